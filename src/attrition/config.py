@@ -1,0 +1,196 @@
+"""Typed settings read from the environment: every setting is declared once here, with its help."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T")
+
+
+class SettingError(ImproperlyConfigured):
+    """A setting in the environment has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One environment setting: its name, default (as written in the environment) and help."""
+
+    name: str
+    default: str
+    help: str
+    parse: Callable[[str, str], T]
+
+    def read(self, environ: Mapping[str, str] | None = None) -> T:
+        """Return the parsed value from the environment, or the parsed default."""
+        env = os.environ if environ is None else environ
+        raw = env.get(self.name, self.default)
+        return self.parse(self.name, raw)
+
+
+SETTINGS: dict[str, Setting[object]] = {}
+
+
+def declare(name: str, default: str, help: str, parse: Callable[[str, str], T]) -> Setting[T]:
+    """Register a setting so that it is documented and checked; return it."""
+    if name in SETTINGS:
+        raise ValueError(f"setting {name} declared twice")
+    setting = Setting(name=name, default=default, help=help, parse=parse)
+    SETTINGS[name] = setting  # type: ignore[assignment]
+    return setting
+
+
+def parse_str(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingError(f"{name}={raw!r} is not a boolean: use 1/0, true/false, yes/no or on/off")
+
+
+def parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise SettingError(f"{name}={raw!r} is not a whole number") from None
+
+
+def parse_positive_int(name: str, raw: str) -> int:
+    value = parse_int(name, raw)
+    if value < 1:
+        raise SettingError(f"{name}={raw!r} must be 1 or more")
+    return value
+
+
+def parse_list(name: str, raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def parse_path(name: str, raw: str) -> Path:
+    if not raw.strip():
+        raise SettingError(f"{name} is empty: give a directory path")
+    return Path(raw.strip()).expanduser().resolve()
+
+
+def writable_directory(name: str, path: Path) -> Path:
+    """Create the directory if needed and prove it is writable; fail loudly otherwise."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SettingError(
+            f"{name}={str(path)!r} is not a writable directory ({exc.strerror or exc}). "
+            f"Create it with write permission for this user, or point {name} elsewhere."
+        ) from None
+    return path
+
+
+def secret_key_for(data_dir: Path) -> str:
+    """Return the instance's secret key, generated once and kept in the data directory."""
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        key = key_file.read_text().strip()
+        if len(key) < 50:
+            raise SettingError(f"{key_file} holds a secret key shorter than 50 characters")
+        return key
+    key = secrets.token_urlsafe(64)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+DATA_DIR = declare(
+    "ATTRITION_DATA_DIR",
+    "./data",
+    "Directory for the SQLite database, archived media, the job queue and the secret key. "
+    "Created if missing; must be writable.",
+    parse_path,
+)
+DATABASE_URL = declare(
+    "DATABASE_URL",
+    "",
+    "Database to use. Empty means SQLite at `<data dir>/attrition.sqlite3`. Accepts "
+    "`sqlite:///path` and `postgres://user:pass@host:port/db` (pooled connections).",
+    parse_str,
+)
+DEBUG = declare(
+    "ATTRITION_DEBUG",
+    "false",
+    "Show Django's debug pages. Never on a public instance.",
+    parse_bool,
+)
+SECRET_KEY = declare(
+    "ATTRITION_SECRET_KEY",
+    "",
+    "Django's secret key. Empty means: generate one on first start and keep it in "
+    "`<data dir>/secret_key`.",
+    parse_str,
+)
+ALLOWED_HOSTS = declare(
+    "ATTRITION_ALLOWED_HOSTS",
+    "127.0.0.1,localhost",
+    "Comma-separated host names this instance answers to.",
+    parse_list,
+)
+CSRF_TRUSTED_ORIGINS = declare(
+    "ATTRITION_CSRF_TRUSTED_ORIGINS",
+    "",
+    "Comma-separated origins (scheme://host[:port]) trusted for form posts behind a proxy.",
+    parse_list,
+)
+SITE_NAME = declare(
+    "ATTRITION_SITE_NAME",
+    "attrition",
+    "Name shown in page titles and the header.",
+    parse_str,
+)
+SQLITE_BUSY_TIMEOUT_MS = declare(
+    "ATTRITION_SQLITE_BUSY_TIMEOUT_MS",
+    "10000",
+    "How long a SQLite writer waits for the lock before giving up, in milliseconds.",
+    parse_positive_int,
+)
+DB_POOL_MAX = declare(
+    "ATTRITION_DB_POOL_MAX",
+    "10",
+    "Largest number of pooled PostgreSQL connections per process.",
+    parse_positive_int,
+)
+QUEUE_IMMEDIATE = declare(
+    "ATTRITION_QUEUE_IMMEDIATE",
+    "false",
+    "Run jobs at once in the calling process instead of the worker (tests, debugging).",
+    parse_bool,
+)
+WORKERS = declare(
+    "ATTRITION_WORKERS",
+    "2",
+    "Job worker threads started beside the web server by `attrition up`.",
+    parse_positive_int,
+)
+WEB_WORKERS = declare(
+    "ATTRITION_WEB_WORKERS",
+    "2",
+    "Web server (gunicorn) worker processes started by `attrition up`.",
+    parse_positive_int,
+)
+LOG_LEVEL = declare(
+    "ATTRITION_LOG_LEVEL",
+    "INFO",
+    "Logging level: DEBUG, INFO, WARNING or ERROR.",
+    parse_str,
+)

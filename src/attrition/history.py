@@ -1,0 +1,205 @@
+"""Temporal version tables: one row per version of an audited record, valid from..to.
+
+Each audited model gets a sibling `<Model>Version` table made by `version_model()`. A service that
+changes an audited record calls `record_version()` in the same transaction: the current version row
+is closed (`valid_to` set) and a new one opened. Field diffs are derived from consecutive versions,
+and "as of D" reads the versions valid at D.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+
+class ChangeKind(models.TextChoices):
+    CREATE = "create", "created"
+    UPDATE = "update", "updated"
+    STATUS = "status", "status changed"
+    MERGE = "merge", "merged"
+    DELETE = "delete", "deleted"
+    RESTORE = "restore", "restored"
+    REVERT = "revert", "reverted"
+    IMPORT = "import", "imported"
+
+
+_SKIP_KWARGS = ("unique", "db_index", "primary_key", "auto_now", "auto_now_add", "db_comment")
+VERSION_MODELS: dict[type[models.Model], type[models.Model]] = {}
+
+
+def _copy_field(model: type[models.Model], field: models.Field[Any, Any]) -> models.Field[Any, Any]:
+    if isinstance(field, models.ForeignKey):
+        # Built by hand: deconstruct() of a relation needs the app registry, not ready here.
+        target = field.remote_field.model
+        return models.ForeignKey(
+            model if target == "self" else target,
+            on_delete=models.DO_NOTHING,
+            db_constraint=False,
+            related_name="+",
+            db_index=False,
+            null=field.null,
+            blank=True,
+            verbose_name=field.verbose_name,
+        )
+    _name, _path, args, kwargs = field.deconstruct()
+    for key in _SKIP_KWARGS:
+        kwargs.pop(key, None)
+    if isinstance(field, models.DateTimeField | models.DateField):
+        kwargs.pop("default", None)
+        kwargs["null"] = True
+    return field.__class__(*args, **kwargs)
+
+
+def version_model(
+    model: type[models.Model],
+    *,
+    extra: dict[str, models.Field[Any, Any]] | None = None,
+    indexes: list[models.Index] | None = None,
+) -> type[models.Model]:
+    """Return a new model class holding the versions of `model` (call once, in models.py)."""
+    meta = model._meta
+    name = f"{model.__name__}Version"
+    table = f"{meta.db_table}_version"
+    attrs: dict[str, Any] = {
+        "__module__": model.__module__,
+        "record": models.ForeignKey(
+            model, on_delete=models.PROTECT, related_name="versions", db_index=False
+        ),
+        "version": models.PositiveIntegerField(),
+        "valid_from": models.DateTimeField(),
+        "valid_to": models.DateTimeField(null=True, blank=True),
+        "changed_by": models.ForeignKey(
+            settings.AUTH_USER_MODEL,
+            on_delete=models.PROTECT,
+            null=True,
+            blank=True,
+            related_name="+",
+        ),
+        "change_kind": models.CharField(max_length=16, choices=ChangeKind.choices),
+        "change_reason": models.TextField(blank=True, default=""),
+        "changed_via": models.CharField(max_length=16, blank=True, default=""),
+    }
+    for field in meta.concrete_fields:
+        if field.primary_key:
+            continue
+        attrs[field.name] = _copy_field(model, field)
+    attrs.update(extra or {})
+    attrs["Meta"] = type(
+        "Meta",
+        (),
+        {
+            "db_table": table,
+            "app_label": meta.app_label,
+            "ordering": ["record_id", "version"],
+            "verbose_name": f"{meta.verbose_name} version",
+            "constraints": [
+                models.UniqueConstraint(
+                    fields=["record", "version"], name=f"{table}_record_version_uniq"
+                ),
+                models.UniqueConstraint(
+                    fields=["record"],
+                    condition=Q(valid_to__isnull=True),
+                    name=f"{table}_one_current",
+                ),
+                models.CheckConstraint(
+                    condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                    name=f"{table}_valid_range",
+                ),
+            ],
+            "indexes": [
+                models.Index(fields=["record", "valid_from"], name=f"{table[:20]}_rec_from"),
+                models.Index(fields=["valid_from", "valid_to"], name=f"{table[:20]}_from_to"),
+                *(indexes or []),
+            ],
+        },
+    )
+    version_cls: type[models.Model] = type(name, (models.Model,), attrs)
+    VERSION_MODELS[model] = version_cls
+    return version_cls
+
+
+def versions_of(model: type[models.Model]) -> type[models.Model]:
+    """Return the version model registered for `model`."""
+    try:
+        return VERSION_MODELS[model]
+    except KeyError:
+        raise LookupError(f"{model.__name__} is not audited") from None
+
+
+def audited_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """Return the fields of `model` whose values each version keeps."""
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def record_version(
+    instance: models.Model,
+    *,
+    by: Any = None,
+    kind: str = ChangeKind.UPDATE,
+    reason: str = "",
+    via: str = "",
+    extra: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> models.Model:
+    """Close the record's current version and open a new one holding its present values."""
+    version_cls = versions_of(type(instance))
+    now = at or timezone.now()
+    with transaction.atomic():
+        current = (
+            version_cls._default_manager.select_for_update()
+            .filter(record_id=instance.pk, valid_to__isnull=True)
+            .first()
+        )
+        number = 1
+        if current is not None:
+            # Versions must be strictly ordered even when two writes share a clock tick.
+            if now <= current.valid_from:  # type: ignore[attr-defined]
+                now = current.valid_from + dt.timedelta(microseconds=1)  # type: ignore[attr-defined]
+            current.valid_to = now  # type: ignore[attr-defined]
+            current.save(update_fields=["valid_to"])
+            number = current.version + 1  # type: ignore[attr-defined]
+        values = {f.attname: getattr(instance, f.attname) for f in audited_fields(type(instance))}
+        values.update(extra or {})
+        return version_cls._default_manager.create(
+            record_id=instance.pk,
+            version=number,
+            valid_from=now,
+            changed_by=by if by is None or getattr(by, "is_authenticated", False) else None,
+            change_kind=kind,
+            change_reason=reason,
+            changed_via=via,
+            **values,
+        )
+
+
+def valid_at(queryset: QuerySet[Any], when: dt.datetime) -> QuerySet[Any]:
+    """Filter a version queryset to the versions that were current at `when`."""
+    return queryset.filter(valid_from__lte=when).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=when)
+    )
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+def diff(
+    older: models.Model | None, newer: models.Model, *, fields: list[str]
+) -> list[FieldChange]:
+    """Return the field changes from one version row to the next (all fields when `older` is None)."""
+    changes = []
+    for name in fields:
+        new = getattr(newer, name)
+        old = getattr(older, name) if older is not None else None
+        if older is None or old != new:
+            changes.append(FieldChange(field=name, old=old, new=new))
+    return changes

@@ -1,0 +1,169 @@
+"""Django settings: everything configurable comes from `attrition.config`, nothing else is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from attrition import config
+
+BASE_DIR = Path(__file__).resolve().parent
+
+DATA_DIR = config.writable_directory(config.DATA_DIR.name, config.DATA_DIR.read())
+MEDIA_ROOT = config.writable_directory("media directory", DATA_DIR / "media")
+DEBUG = config.DEBUG.read()
+SECRET_KEY = config.SECRET_KEY.read() or config.secret_key_for(DATA_DIR)
+ALLOWED_HOSTS = config.ALLOWED_HOSTS.read()
+CSRF_TRUSTED_ORIGINS = config.CSRF_TRUSTED_ORIGINS.read()
+SITE_NAME = config.SITE_NAME.read()
+
+
+def database_settings(url: str, *, data_dir: Path) -> dict[str, Any]:
+    """Return Django's DATABASES['default'] for a DATABASE_URL, or fail with a clear message."""
+    if not url:
+        url = f"sqlite:///{data_dir / 'attrition.sqlite3'}"
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
+        raise config.SettingError(
+            f"DATABASE_URL={url!r} is not supported: use sqlite:///path/to/file.sqlite3 "
+            "or postgres://user:password@host:5432/dbname"
+        )
+    try:
+        db: dict[str, Any] = dict(dj_database_url.parse(url))
+    except (ValueError, KeyError) as exc:
+        raise config.SettingError(f"DATABASE_URL={url!r} cannot be parsed: {exc}") from None
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        if not db.get("NAME") or db["NAME"] == ":memory:":
+            raise config.SettingError(
+                f"DATABASE_URL={url!r} names no SQLite file: use sqlite:///path/to/file.sqlite3"
+            )
+        timeout_ms = config.SQLITE_BUSY_TIMEOUT_MS.read()
+        db["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": timeout_ms / 1000,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                f"PRAGMA busy_timeout={timeout_ms}; PRAGMA foreign_keys=ON;"
+            ),
+        }
+        db["TEST"] = {"NAME": str(data_dir / "test.sqlite3")}
+    else:
+        if not db.get("NAME"):
+            raise config.SettingError(f"DATABASE_URL={url!r} names no database")
+        db["ENGINE"] = "django.db.backends.postgresql"
+        db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not hold them too
+        db["OPTIONS"] = {
+            "pool": {"min_size": 1, "max_size": config.DB_POOL_MAX.read(), "timeout": 10},
+        }
+    db["ATOMIC_REQUESTS"] = False
+    return db
+
+
+DATABASES = {"default": database_settings(config.DATABASE_URL.read(), data_dir=DATA_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "huey.contrib.djhuey",
+    "attrition.accounts",
+    "attrition.catalog",
+    "attrition.territory",
+    "attrition.evidence",
+    "attrition.losses",
+    "attrition.claims",
+    "attrition.importers",
+    "attrition.site",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "attrition.urls"
+WSGI_APPLICATION = "attrition.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "admin:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "attrition.site.context.site",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+HUEY = {
+    "huey_class": "huey.SqliteHuey",
+    "name": "attrition",
+    "filename": str(DATA_DIR / "jobs.sqlite3"),
+    "immediate": config.QUEUE_IMMEDIATE.read(),
+    "results": True,
+    "store_none": False,
+    "utc": True,
+    "consumer": {"workers": config.WORKERS.read(), "worker_type": "thread"},
+}
+
+_log_level = config.LOG_LEVEL.read().upper()
+if _log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+    raise config.SettingError(
+        f"ATTRITION_LOG_LEVEL={_log_level!r} is not one of DEBUG, INFO, WARNING, ERROR"
+    )
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _log_level},
+    "loggers": {"huey": {"level": "WARNING" if _log_level == "INFO" else _log_level}},
+}

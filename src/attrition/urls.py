@@ -1,0 +1,9 @@
+"""URL map: the admin, the public site."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("attrition.site.urls")),
+]
