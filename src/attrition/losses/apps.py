@@ -1,7 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class LossesConfig(AppConfig):
     name = "attrition.losses"
     label = "losses"
     verbose_name = "Losses"
+
+    def ready(self) -> None:
+        from attrition.losses.guards import on_post_migrate
+
+        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="losses_merge_guard")

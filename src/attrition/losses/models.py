@@ -108,7 +108,9 @@ class Loss(models.Model):
             models.CheckConstraint(
                 condition=(Q(lon__isnull=True) & Q(lat__isnull=True))
                 | (
-                    Q(lon__gte=-180)
+                    Q(lon__isnull=False)
+                    & Q(lat__isnull=False)
+                    & Q(lon__gte=-180)
                     & Q(lon__lte=180)
                     & Q(lat__gte=-90)
                     & Q(lat__lte=90)

@@ -1,0 +1,167 @@
+"""Counting rules and the one function that counts losses by them, now or as of a past moment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from attrition import history
+from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
+from attrition.errors import InvalidInput
+from attrition.losses.choices import FATE_ORDER, Fate, ReviewStatus
+from attrition.losses.models import Loss, LossVersion
+
+
+class TallyRule(BaseModel):
+    """Which losses a count includes. Empty lists mean "no restriction"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sides: list[str] = Field(default_factory=list, description="Slugs of the sides that lost.")
+    captured_by: list[str] = Field(default_factory=list, description="Slugs of captor sides.")
+    categories_in: list[str] = Field(default_factory=list)
+    categories_out: list[str] = Field(default_factory=list)
+    fates: list[Fate] = Field(default_factory=list)
+    first_seen_from: dt.date | None = None
+    first_seen_to: dt.date | None = None
+    statuses: list[ReviewStatus] = Field(default_factory=lambda: [ReviewStatus.VERIFIED])
+
+    @classmethod
+    def parse(cls, raw: Any) -> TallyRule:
+        """Return a rule from stored JSON, or raise InvalidInput that says what is wrong."""
+        try:
+            rule = cls.model_validate(raw or {})
+        except ValidationError as exc:
+            raise InvalidInput(f"the counting rule is not valid: {exc}") from None
+        if ReviewStatus.MERGED in rule.statuses:
+            raise InvalidInput("merged losses are duplicates and are never counted")
+        return rule
+
+
+@dataclass
+class TallyResult:
+    """A count with its breakdown by side, fate and category."""
+
+    total: int = 0
+    by_fate: dict[str, int] = field(default_factory=dict)
+    by_side: dict[int, int] = field(default_factory=dict)
+    by_side_fate: dict[tuple[int, str], int] = field(default_factory=dict)
+    by_category: dict[int, int] = field(default_factory=dict)
+    by_category_fate: dict[tuple[int, str], int] = field(default_factory=dict)
+    as_of: dt.datetime | None = None
+
+    def fates_in_order(self) -> list[tuple[str, int]]:
+        """Return (fate, count) in the order trackers list them."""
+        return [(f.value, self.by_fate.get(f.value, 0)) for f in FATE_ORDER]
+
+
+def _model_ids(rule: TallyRule) -> list[int] | None:
+    """Expand the rule's categories to model ids (DESIGN.md: before the query, not a join)."""
+    if not rule.categories_in and not rule.categories_out:
+        return None
+    for slug in [*rule.categories_in, *rule.categories_out]:
+        if not Category.objects.filter(slug=slug).exists():
+            raise InvalidInput(f"unknown category {slug!r} in the counting rule")
+    models = EquipmentModel.objects.all()
+    if rule.categories_in:
+        models = models.filter(category__slug__in=rule.categories_in)
+    if rule.categories_out:
+        models = models.exclude(category__slug__in=rule.categories_out)
+    return list(models.values_list("id", flat=True))
+
+
+def _side_ids(conflict: Conflict, slugs: list[str]) -> list[int]:
+    ids = dict(Side.objects.filter(conflict=conflict, slug__in=slugs).values_list("slug", "id"))
+    missing = sorted(set(slugs) - set(ids))
+    if missing:
+        raise InvalidInput(f"unknown side(s) in the counting rule: {', '.join(missing)}")
+    return list(ids.values())
+
+
+def _filtered(qs: QuerySet[Any], *, conflict: Conflict, rule: TallyRule) -> QuerySet[Any]:
+    qs = qs.filter(conflict_id=conflict.pk, status__in=rule.statuses, deleted_at__isnull=True)
+    if rule.sides:
+        qs = qs.filter(side_id__in=_side_ids(conflict, rule.sides))
+    if rule.captured_by:
+        qs = qs.filter(captured_by_id__in=_side_ids(conflict, rule.captured_by))
+    if rule.fates:
+        qs = qs.filter(fate__in=rule.fates)
+    if rule.first_seen_from:
+        qs = qs.filter(first_seen__gte=rule.first_seen_from)
+    if rule.first_seen_to:
+        qs = qs.filter(first_seen__lte=rule.first_seen_to)
+    model_ids = _model_ids(rule)
+    if model_ids is not None:
+        qs = qs.filter(model_id__in=model_ids)
+    return qs
+
+
+def tally_count(
+    *, conflict: Conflict, rule: TallyRule | None = None, as_of: dt.datetime | None = None
+) -> TallyResult:
+    """Count the losses a rule selects, each physical item once, as the ledger stands (or stood)."""
+    rule = rule or TallyRule()
+    if as_of is None:
+        base: QuerySet[Any] = Loss.objects.all()
+    else:
+        base = history.valid_at(LossVersion.objects.all(), as_of)
+    rows = (
+        _filtered(base, conflict=conflict, rule=rule)
+        .order_by()
+        .values("side_id", "fate", "model__category_id" if as_of is None else "model_id")
+        .annotate(n=Count("pk"))
+    )
+    result = TallyResult(as_of=as_of)
+    by_fate: Counter[str] = Counter()
+    by_side: Counter[int] = Counter()
+    by_side_fate: Counter[tuple[int, str]] = Counter()
+    by_category: Counter[int] = Counter()
+    by_category_fate: Counter[tuple[int, str]] = Counter()
+    category_of = (
+        None
+        if as_of is None
+        else dict(EquipmentModel.objects.values_list("id", "category_id"))
+    )
+    for row in rows:
+        n = row["n"]
+        category_id = (
+            row["model__category_id"] if category_of is None else category_of[row["model_id"]]
+        )
+        by_fate[row["fate"]] += n
+        by_side[row["side_id"]] += n
+        by_side_fate[(row["side_id"], row["fate"])] += n
+        by_category[category_id] += n
+        by_category_fate[(category_id, row["fate"])] += n
+    result.total = sum(by_fate.values())
+    result.by_fate = dict(by_fate)
+    result.by_side = dict(by_side)
+    result.by_side_fate = dict(by_side_fate)
+    result.by_category = dict(by_category)
+    result.by_category_fate = dict(by_category_fate)
+    return result
+
+
+def public_losses() -> QuerySet[Loss]:
+    """Return the losses a reader may see: verified, not merged away, not deleted."""
+    return Loss.objects.filter(status=ReviewStatus.VERIFIED, deleted_at__isnull=True)
+
+
+def rule_describe(rule: TallyRule) -> str:
+    """Return the rule in words, for the "at least N" sentence and the methodology page."""
+    parts = []
+    if rule.categories_in:
+        parts.append("categories: " + ", ".join(rule.categories_in))
+    if rule.categories_out:
+        parts.append("excluding " + ", ".join(rule.categories_out))
+    if rule.fates:
+        parts.append("fates: " + ", ".join(f.value for f in rule.fates))
+    if rule.first_seen_from or rule.first_seen_to:
+        parts.append(f"first seen {rule.first_seen_from or '…'} to {rule.first_seen_to or '…'}")
+    statuses = ", ".join(s.value for s in rule.statuses)
+    parts.append(f"status: {statuses}; each physical item counted once, duplicates merged")
+    return "; ".join(parts)

@@ -1,0 +1,136 @@
+"""Writes to the ledger: validation, history, optimistic locking, merges, database constraints."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from attrition.catalog.models import Conflict, Side
+from attrition.errors import InvalidInput, StaleEdit
+from attrition.history import ChangeKind, diff
+from attrition.losses.choices import ReviewStatus
+from attrition.losses.models import Loss, LossVersion
+from attrition.losses.services import loss_create, loss_merge, loss_set_status, loss_update
+from tests.ledger import Ledger
+
+
+@pytest.mark.parametrize("bad", ["exploded", "", {"fate": "sunk"}, {"fate": "destroyed", "x": 1}])
+def test_it_refuses_an_invalid_fate_and_saves_nothing(ledger: Ledger, bad: object) -> None:
+    with pytest.raises(InvalidInput, match="fate"):
+        ledger.loss(fates=[bad])
+    assert Loss.objects.count() == 0
+    assert LossVersion.objects.count() == 0
+
+
+def test_it_refuses_a_loss_with_no_fate(ledger: Ledger) -> None:
+    with pytest.raises(InvalidInput, match="at least one fate"):
+        loss_create(conflict=ledger.conflict, side=ledger.afghan, model=ledger.t62, fates=[])
+
+
+def test_it_refuses_sides_from_another_conflict(ledger: Ledger) -> None:
+    other = Conflict.objects.create(slug="other", name="Other war")
+    stranger = Side.objects.create(conflict=other, slug="x", name="X", short_name="X")
+    with pytest.raises(InvalidInput, match="not a side of this conflict"):
+        ledger.loss(side=stranger)
+    with pytest.raises(InvalidInput, match="not a side of this conflict"):
+        ledger.loss(fates=["captured"], captured_by=stranger)
+    assert Loss.objects.count() == 0
+
+
+def test_it_refuses_a_captor_that_is_the_losing_side(ledger: Ledger) -> None:
+    with pytest.raises(InvalidInput, match="captor"):
+        ledger.loss(fates=["captured"], captured_by=ledger.afghan)
+
+
+def test_it_refuses_unknown_fields_and_out_of_range_points(ledger: Ledger) -> None:
+    with pytest.raises(InvalidInput, match="unknown loss fields: colour"):
+        ledger.loss(colour="green")
+    with pytest.raises(InvalidInput, match="not valid"):
+        ledger.loss(lon=200.0, lat=10.0)
+    with pytest.raises(InvalidInput, match="not valid"):
+        ledger.loss(lon=69.0)  # a point needs both coordinates
+    assert Loss.objects.count() == 0
+
+
+def test_every_change_is_a_version_with_who_when_and_why(ledger: Ledger, admin_user) -> None:
+    loss = ledger.loss(markings="", status=ReviewStatus.SUBMITTED)
+    loss_update(loss=loss, markings="211", by=admin_user, reason="hull number in 2nd video")
+    loss_set_status(loss=loss, status=ReviewStatus.VERIFIED, by=admin_user)
+
+    versions = list(LossVersion.objects.filter(record=loss).order_by("version"))
+
+    assert [v.change_kind for v in versions] == [
+        ChangeKind.CREATE,
+        ChangeKind.UPDATE,
+        ChangeKind.STATUS,
+    ]
+    assert [v.valid_to is None for v in versions] == [False, False, True]
+    assert versions[0].valid_to == versions[1].valid_from
+    assert versions[1].changed_by == admin_user
+    assert versions[1].change_reason == "hull number in 2nd video"
+    changes = diff(versions[0], versions[1], fields=["markings", "status", "fate"])
+    assert [(c.field, c.old, c.new) for c in changes] == [("markings", "", "211")]
+
+
+def test_a_stale_edit_is_refused_and_changes_nothing(ledger: Ledger) -> None:
+    loss = ledger.loss()
+    opened_at = loss.revision
+    loss_update(loss=loss, unit="215th Corps", revision=opened_at)
+
+    with pytest.raises(StaleEdit, match="changed by"):
+        loss_update(loss=loss, unit="209th Corps", revision=opened_at)
+
+    loss.refresh_from_db()
+    assert loss.unit == "215th Corps"
+    assert LossVersion.objects.filter(record=loss).count() == 2
+
+
+def test_a_failed_edit_leaves_the_record_and_history_as_they_were(ledger: Ledger) -> None:
+    loss = ledger.loss()
+    with pytest.raises(InvalidInput):
+        loss_update(loss=loss, fates=["teleported"])
+    loss.refresh_from_db()
+    assert loss.fate == "destroyed"
+    assert loss.revision == 1
+    assert LossVersion.objects.filter(record=loss).count() == 1
+
+
+def test_merges_stay_one_level_deep(ledger: Ledger) -> None:
+    a, b, c = ledger.loss(), ledger.loss(), ledger.loss()
+    loss_merge(loss=a, into=b)
+    loss_merge(loss=b, into=c)  # a was merged into b: it now points at c
+
+    a.refresh_from_db()
+    assert a.merged_into_id == c.pk
+    with pytest.raises(InvalidInput, match="itself merged"):
+        loss_merge(loss=ledger.loss(), into=b)
+    with pytest.raises(InvalidInput, match="into itself"):
+        loss_merge(loss=c, into=c)
+
+
+def test_the_database_refuses_what_the_services_refuse(ledger: Ledger) -> None:
+    """Constraints hold even for writes that bypass the services (a script, a bad migration)."""
+    a = ledger.loss()
+    b = ledger.loss()
+    loss_merge(loss=a, into=b)
+    cases = [
+        lambda: Loss.objects.filter(pk=b.pk).update(fate="exploded"),
+        lambda: Loss.objects.filter(pk=b.pk).update(status="published"),
+        lambda: Loss.objects.filter(pk=b.pk).update(status=ReviewStatus.MERGED),
+        lambda: Loss.objects.filter(pk=b.pk).update(merged_into=b),
+        # b has a merged into it, so b cannot itself become a merged record
+        lambda: Loss.objects.filter(pk=b.pk).update(
+            status=ReviewStatus.MERGED, merged_into=ledger.loss()
+        ),
+        # nothing may be merged into a merged record
+        lambda: Loss.objects.filter(pk=ledger.loss().pk).update(
+            status=ReviewStatus.MERGED, merged_into=a
+        ),
+        lambda: Loss.objects.filter(pk=b.pk).update(captured_by=ledger.afghan),
+    ]
+    for number, case in enumerate(cases):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            case()
+            pytest.fail(f"case {number} was allowed")
+    b.refresh_from_db()
+    assert (b.status, b.fate, b.merged_into_id) == (ReviewStatus.VERIFIED, "destroyed", None)
