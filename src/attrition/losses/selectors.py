@@ -21,10 +21,19 @@ class FateCounts:
     total: int
     fates: list[tuple[str, int]]
 
+    @property
+    def split(self) -> str:
+        """Return "destroyed: 3, damaged: 0, abandoned: 1, captured: 8"."""
+        return ", ".join(f"{fate}: {n}" for fate, n in self.fates)
+
+    @property
+    def split_nonzero(self) -> str:
+        """Return the split without the fates that count zero."""
+        return ", ".join(f"{fate}: {n}" for fate, n in self.fates if n)
+
     def sentence(self, name: str) -> str:
         """Return the tracker headline: "Afghan forces: 12, of which destroyed: 3, ..."."""
-        split = ", ".join(f"{fate}: {n}" for fate, n in self.fates)
-        return f"{name}: {self.total}, of which {split}"
+        return f"{name}: {self.total}, of which {self.split}"
 
 
 def _fate_counts(total: int, by_fate: dict[str, int]) -> FateCounts:

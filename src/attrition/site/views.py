@@ -1,5 +1,62 @@
-from django.http import HttpRequest, HttpResponse
+"""Public pages. Thin: they read through selectors and render; readers see verified records only."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_safe
+
+from attrition.catalog.models import Conflict
+from attrition.losses.choices import ReviewStatus
+from attrition.losses.fates import fate_history_text
+from attrition.losses.models import Loss
+from attrition.losses.selectors import conflict_ledger
+from attrition.losses.tally import tally_count
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("attrition")
+    """List the public conflicts with their documented totals."""
+    conflicts = [
+        (conflict, tally_count(conflict=conflict).total)
+        for conflict in Conflict.objects.filter(is_public=True)
+    ]
+    return render(request, "site/home.html", {"conflicts": conflicts})
+
+
+@require_safe
+def conflict_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Show a conflict's ledger in the form trackers use, computed from verified losses."""
+    conflict = get_object_or_404(Conflict, slug=slug, is_public=True)
+    ledger = conflict_ledger(conflict=conflict)
+    return render(request, "site/conflict.html", {"conflict": conflict, "ledger": ledger})
+
+
+@require_safe
+def loss_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show one verified loss with its fate history, place and evidence."""
+    loss = get_object_or_404(
+        Loss.objects.select_related(
+            "conflict", "side", "model", "model__category", "captured_by", "admin_unit",
+            "admin_unit__parent", "merged_into",
+        ),
+        pk=pk,
+        deleted_at__isnull=True,
+        conflict__is_public=True,
+    )
+    if loss.status == ReviewStatus.MERGED and loss.merged_into is not None:
+        return redirect("site:loss", pk=loss.merged_into_id, permanent=True)
+    if loss.status != ReviewStatus.VERIFIED:
+        raise Http404("no such loss")
+    depictions = (
+        loss.depictions.filter(deleted_at__isnull=True, evidence__deleted_at__isnull=True)
+        .select_related("evidence", "capture")
+        .order_by("evidence__posted_at", "evidence_id")
+    )
+    context = {
+        "loss": loss,
+        "fate_text": fate_history_text(loss.fate_history),
+        "depictions": depictions,
+        "tags": loss.tags.all(),
+    }
+    return render(request, "site/loss.html", context)
