@@ -119,9 +119,11 @@ class Loss(models.Model):
             ),
         ]
         indexes = [
+            # Covers tallies: they only ever count live (not deleted) rows.
             models.Index(
                 fields=["conflict", "side", "status", "fate", "model", "first_seen"],
                 name="losses_loss_tally",
+                condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["status", "updated_at"], name="losses_loss_status_upd"),
         ]
@@ -142,6 +144,7 @@ LossVersion = history.version_model(
                 "valid_from", "valid_to",
             ],
             name="losses_lossver_tally",
+            condition=Q(deleted_at__isnull=True),
         )
     ],
 )

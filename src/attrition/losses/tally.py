@@ -113,7 +113,7 @@ def tally_count(
     rows = (
         _filtered(base, conflict=conflict, rule=rule)
         .order_by()
-        .values("side_id", "fate", "model__category_id" if as_of is None else "model_id")
+        .values("side_id", "fate", "model_id")
         .annotate(n=Count("pk"))
     )
     result = TallyResult(as_of=as_of)
@@ -122,16 +122,10 @@ def tally_count(
     by_side_fate: Counter[tuple[int, str]] = Counter()
     by_category: Counter[int] = Counter()
     by_category_fate: Counter[tuple[int, str]] = Counter()
-    category_of = (
-        None
-        if as_of is None
-        else dict(EquipmentModel.objects.values_list("id", "category_id"))
-    )
+    category_of = dict(EquipmentModel.objects.values_list("id", "category_id"))
     for row in rows:
         n = row["n"]
-        category_id = (
-            row["model__category_id"] if category_of is None else category_of[row["model_id"]]
-        )
+        category_id = category_of[row["model_id"]]
         by_fate[row["fate"]] += n
         by_side[row["side_id"]] += n
         by_side_fate[(row["side_id"], row["fate"])] += n
