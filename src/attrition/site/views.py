@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
 from attrition.catalog.models import Conflict
+from attrition.jobs import enqueue
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.fates import fate_history_text
 from attrition.losses.models import Loss
 from attrition.losses.selectors import conflict_ledger
+from attrition.losses.snapshots import FORMATS, snapshot_manifest, snapshot_name
 from attrition.losses.tally import tally_count
 
 
@@ -60,3 +63,33 @@ def loss_page(request: HttpRequest, pk: int) -> HttpResponse:
         "tags": loss.tags.all(),
     }
     return render(request, "site/loss.html", context)
+
+
+@require_safe
+def data_page(request: HttpRequest) -> HttpResponse:
+    """List the open-data downloads of the public ledger and what each holds."""
+    return render(request, "site/data.html", {"manifest": snapshot_manifest()})
+
+
+@require_safe
+def data_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Serve the latest CSV or JSON snapshot; if none is ready, queue one and say so."""
+    if fmt not in FORMATS:
+        raise Http404("no such download")
+    name = snapshot_name(fmt)
+    if not default_storage.exists(name):
+        enqueue("losses.snapshot")
+        response = HttpResponse(
+            "The download is being prepared; try again in a minute.\n",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = "60"
+        return response
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    return FileResponse(
+        default_storage.open(name, "rb"),
+        as_attachment=True,
+        filename=f"attrition-losses.{fmt}",
+        content_type=content_type,
+    )
