@@ -134,3 +134,18 @@ def test_the_database_refuses_what_the_services_refuse(ledger: Ledger) -> None:
             pytest.fail(f"case {number} was allowed")
     b.refresh_from_db()
     assert (b.status, b.fate, b.merged_into_id) == (ReviewStatus.VERIFIED, "destroyed", None)
+
+
+def test_the_merge_guard_comes_back_after_a_table_rebuild(ledger: Ledger) -> None:
+    """SQLite drops triggers when a migration rebuilds the table; post_migrate puts them back."""
+    from django.db import connection
+
+    from attrition.losses.guards import merge_guard_drop, on_post_migrate
+
+    a, b = ledger.loss(), ledger.loss()
+    loss_merge(loss=a, into=b)
+    merge_guard_drop(connection=connection)
+    on_post_migrate(sender=None)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Loss.objects.filter(pk=ledger.loss().pk).update(status=ReviewStatus.MERGED, merged_into=a)

@@ -98,3 +98,36 @@ def test_user_text_is_escaped(ledger: Ledger, reader: Client) -> None:
 
 def test_pages_refuse_writes(ledger: Ledger, reader: Client) -> None:
     assert reader.post(f"/c/{ledger.conflict.slug}/").status_code == 405
+
+
+def test_claims_are_shown_beside_the_count_and_not_added_in(ledger: Ledger, reader: Client) -> None:
+    from attrition.claims.models import Claim
+
+    ledger.loss()
+    Claim.objects.create(
+        conflict=ledger.conflict, claimant="Analysts", claimed_on="2021-07-10",
+        scope="military vehicles", kind=Claim.Kind.ABOUT, number=700,
+        status=ReviewStatus.VERIFIED,
+    )
+    Claim.objects.create(
+        conflict=ledger.conflict, claimant="Unchecked", claimed_on="2021-07-11",
+        scope="tanks", number=9999,
+    )
+
+    html = reader.get(f"/c/{ledger.conflict.slug}/").content.decode()
+
+    assert "<strong>about 700</strong>" in html
+    assert "9999" not in html  # a draft claim is not public
+    assert "<strong>Afghan forces: 1</strong>" in html
+
+
+def test_the_conflict_page_costs_the_same_queries_for_1_or_30_losses(
+    ledger: Ledger, reader: Client, django_assert_max_num_queries
+) -> None:
+    ledger.loss(evidence=[ledger.evidence(0)])
+    with django_assert_max_num_queries(12) as few:
+        reader.get(f"/c/{ledger.conflict.slug}/")
+    for n in range(1, 30):
+        ledger.loss(model=[ledger.t55, ledger.ranger][n % 2], evidence=[ledger.evidence(n)])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        reader.get(f"/c/{ledger.conflict.slug}/")

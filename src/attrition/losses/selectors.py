@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch
 
 from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
+from attrition.claims.models import Claim
 from attrition.evidence.models import Evidence
-from attrition.losses.choices import FATE_ORDER
+from attrition.losses.choices import FATE_ORDER, ReviewStatus
 from attrition.losses.models import Depiction, Loss
 from attrition.losses.tally import TallyResult, TallyRule, public_losses, tally_count
 
@@ -89,6 +90,7 @@ class ConflictLedger:
     sides: list[SideBlock]
     has_sample: bool
     tally: TallyResult
+    claims: list[Claim]
 
 
 def _model_lines(losses: list[Loss]) -> list[ModelLine]:
@@ -172,11 +174,17 @@ def conflict_ledger(*, conflict: Conflict) -> ConflictLedger:
                 categories=blocks,
             )
         )
+    claims = list(
+        Claim.objects.filter(
+            conflict=conflict, status=ReviewStatus.VERIFIED, deleted_at__isnull=True
+        ).order_by("-claimed_on")
+    )
     return ConflictLedger(
         conflict=conflict,
         sides=sides,
-        has_sample=any(x.is_sample for x in losses),
+        has_sample=any(x.is_sample for x in losses) or any(c.is_sample for c in claims),
         tally=tally,
+        claims=claims,
     )
 
 
