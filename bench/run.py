@@ -38,7 +38,7 @@ def _populate(n: int, *, seed: int = 1) -> Any:
     from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
     from attrition.losses.models import Loss, LossVersion
 
-    rng = random.Random(seed)  # noqa: S311 - benchmark data
+    rng = random.Random(seed)
     conflict = Conflict.objects.create(slug=f"bench-{seed}", name=f"Bench war {seed}")
     sides = [
         Side.objects.create(conflict=conflict, slug=f"s{i}", name=f"Side {i}", short_name=f"S{i}")
@@ -50,7 +50,8 @@ def _populate(n: int, *, seed: int = 1) -> Any:
     ]
     models = [
         EquipmentModel.objects.get_or_create(
-            slug=f"bench-m{i}", defaults={"name": f"Bench model {i}", "category": categories[i % 12]}
+            slug=f"bench-m{i}",
+            defaults={"name": f"Bench model {i}", "category": categories[i % 12]},
         )[0]
         for i in range(300)
     ]
@@ -83,14 +84,24 @@ def _populate(n: int, *, seed: int = 1) -> Any:
                 for number, (frm, to, status) in enumerate(stamps, start=1):
                     versions.append(
                         LossVersion(
-                            record_id=loss.pk, version=number, valid_from=frm, valid_to=to,
+                            record_id=loss.pk,
+                            version=number,
+                            valid_from=frm,
+                            valid_to=to,
                             change_kind="create" if number == 1 else "update",
-                            conflict_id=loss.conflict_id, side_id=loss.side_id,
-                            model_id=loss.model_id, fate=loss.fate,
-                            fate_history=loss.fate_history, first_seen=loss.first_seen,
-                            first_seen_precision="day", place_precision="unknown",
-                            status=status, revision=number, is_sample=False,
-                            created_at=frm, updated_at=frm,
+                            conflict_id=loss.conflict_id,
+                            side_id=loss.side_id,
+                            model_id=loss.model_id,
+                            fate=loss.fate,
+                            fate_history=loss.fate_history,
+                            first_seen=loss.first_seen,
+                            first_seen_precision="day",
+                            place_precision="unknown",
+                            status=status,
+                            revision=number,
+                            is_sample=False,
+                            created_at=frm,
+                            updated_at=frm,
                         )
                     )
             LossVersion.objects.bulk_create(versions, batch_size=5000)
@@ -127,25 +138,47 @@ def main(argv: list[str] | None = None) -> int:
     print(f"database: {connection.vendor}; python {sys.version.split()[0]}", flush=True)
     t = time.perf_counter()
     big = _populate(args.losses, seed=1)
-    print(f"populated {args.losses:,} losses + {3 * args.losses:,} versions "
-          f"in {time.perf_counter() - t:.1f} s", flush=True)
+    print(
+        f"populated {args.losses:,} losses + {3 * args.losses:,} versions "
+        f"in {time.perf_counter() - t:.1f} s",
+        flush=True,
+    )
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     n = args.losses
-    armour = TallyRule(sides=["s0"], categories_in=[f"bench-c{i}" for i in range(6)],
-                       fates=["destroyed", "captured"])
+    armour = TallyRule(
+        sides=["s0"],
+        categories_in=[f"bench-c{i}" for i in range(6)],
+        fates=["destroyed", "captured"],
+    )
     past = timezone.now() - dt.timedelta(days=200)
     _time("tally, all verified", n, args.repeat, lambda: tally_count(conflict=big))
-    _time("tally, side+6 categories+2 fates", n, args.repeat,
-          lambda: tally_count(conflict=big, rule=armour))
-    _time("tally as of 200 days ago, all verified", 3 * n, args.repeat,
-          lambda: tally_count(conflict=big, as_of=past))
-    _time("tally as of 200 days ago, side+cats+fates", 3 * n, args.repeat,
-          lambda: tally_count(conflict=big, rule=armour, as_of=past))
+    _time(
+        "tally, side+6 categories+2 fates",
+        n,
+        args.repeat,
+        lambda: tally_count(conflict=big, rule=armour),
+    )
+    _time(
+        "tally as of 200 days ago, all verified",
+        3 * n,
+        args.repeat,
+        lambda: tally_count(conflict=big, as_of=past),
+    )
+    _time(
+        "tally as of 200 days ago, side+cats+fates",
+        3 * n,
+        args.repeat,
+        lambda: tally_count(conflict=big, rule=armour, as_of=past),
+    )
     page = _populate(args.page_losses, seed=2)
-    _time("conflict ledger page data", args.page_losses, args.repeat,
-          lambda: conflict_ledger(conflict=page))
+    _time(
+        "conflict ledger page data",
+        args.page_losses,
+        args.repeat,
+        lambda: conflict_ledger(conflict=page),
+    )
     return 0
 
 

@@ -23,7 +23,14 @@ from attrition.errors import InvalidInput
 from attrition.evidence.models import Capture, CustodyRecord, Evidence, EvidenceVersion
 from attrition.evidence.services import evidence_create
 from attrition.losses.choices import PlacePrecision, ReviewStatus
-from attrition.losses.models import Depiction, DepictionVersion, Loss, LossVersion, Tally, TallyVersion
+from attrition.losses.models import (
+    Depiction,
+    DepictionVersion,
+    Loss,
+    LossVersion,
+    Tally,
+    TallyVersion,
+)
 from attrition.losses.services import depiction_create, loss_create, loss_merge, loss_set_status
 from attrition.territory.models import AdminUnit
 
@@ -75,7 +82,9 @@ def _districts(conflict: Conflict) -> list[AdminUnit]:
 def _model(name: str) -> EquipmentModel:
     model = model_lookup(name=name)
     if model is None:
-        raise InvalidInput(f"the reference catalog has no model {name!r}: run `attrition reference`")
+        raise InvalidInput(
+            f"the reference catalog has no model {name!r}: run `attrition reference`"
+        )
     return model
 
 
@@ -134,8 +143,12 @@ def demo_load(*, stdout: TextIO | None = None) -> dict[str, int]:
         evidence_count = _depict(rng, losses)
         _review_states(rng, conflict, sides, losses)
         claims, tallies = _claims_and_tallies(conflict)
-    counts = {"losses": Loss.objects.filter(is_sample=True).count(), "evidence": evidence_count,
-              "claims": claims, "tallies": tallies}
+    counts = {
+        "losses": Loss.objects.filter(is_sample=True).count(),
+        "evidence": evidence_count,
+        "claims": claims,
+        "tallies": tallies,
+    }
     if stdout:
         stdout.write(
             "sample data loaded: {losses} losses, {evidence} evidence, {claims} claims, "
@@ -189,8 +202,13 @@ def _review_states(
         if status != ReviewStatus.DRAFT:
             loss_set_status(loss=loss, status=status, via=VIA)
     rejected = loss_create(
-        conflict=conflict, side=sides[LOSER], model=_model("T-55"), fates=["destroyed"],
-        status=ReviewStatus.SUBMITTED, is_sample=True, via=VIA,
+        conflict=conflict,
+        side=sides[LOSER],
+        model=_model("T-55"),
+        fates=["destroyed"],
+        status=ReviewStatus.SUBMITTED,
+        is_sample=True,
+        via=VIA,
     )
     loss_set_status(
         loss=rejected,
@@ -200,17 +218,23 @@ def _review_states(
     )
     for original in rng.sample(losses[:60], k=2):
         duplicate = loss_create(
-            conflict=conflict, side=original.side, model=original.model,
-            fates=original.fate_history, captured_by=original.captured_by,
-            first_seen=original.first_seen, status=ReviewStatus.SUBMITTED, is_sample=True,
+            conflict=conflict,
+            side=original.side,
+            model=original.model,
+            fates=original.fate_history,
+            captured_by=original.captured_by,
+            first_seen=original.first_seen,
+            status=ReviewStatus.SUBMITTED,
+            is_sample=True,
             via=VIA,
         )
         evidence = evidence_create(
             url=f"https://sample.invalid/duplicate/{duplicate.pk}", is_sample=True, via=VIA
         )
         depiction_create(loss=duplicate, evidence=evidence, via=VIA)
-        loss_merge(loss=duplicate, into=original, reason="Sample: same vehicle, two videos.",
-                   via=VIA)
+        loss_merge(
+            loss=duplicate, into=original, reason="Sample: same vehicle, two videos.", via=VIA
+        )
 
 
 def _claims_and_tallies(conflict: Conflict) -> tuple[int, int]:
@@ -232,8 +256,13 @@ def _claims_and_tallies(conflict: Conflict) -> tuple[int, int]:
         description="Tanks, AFVs, APCs, MRAPs and IMVs, excluding artillery and trucks.",
         rule={
             "sides": [LOSER],
-            "categories_in": ["tanks", "armoured-fighting-vehicles",
-                              "armoured-personnel-carriers", "mrap", "infantry-mobility-vehicles"],
+            "categories_in": [
+                "tanks",
+                "armoured-fighting-vehicles",
+                "armoured-personnel-carriers",
+                "mrap",
+                "infantry-mobility-vehicles",
+            ],
         },
         is_sample=True,
     )
@@ -249,22 +278,22 @@ def demo_remove(*, stdout: TextIO | None = None) -> dict[str, int]:
             depictions = Depiction.objects.filter(loss__in=losses) | Depiction.objects.filter(
                 evidence__in=evidence
             )
-            DepictionVersion.objects.filter(record__in=depictions).delete()
+            DepictionVersion._default_manager.filter(record__in=depictions).delete()
             depictions.delete()
-            LossVersion.objects.filter(record__in=losses).delete()
+            LossVersion._default_manager.filter(record__in=losses).delete()
             n_losses = losses.count()
             losses.filter(merged_into__isnull=False).delete()
             losses.delete()
             CustodyRecord.objects.filter(evidence__in=evidence).delete()
             Capture.objects.filter(is_sample=True).delete()
-            EvidenceVersion.objects.filter(record__in=evidence).delete()
+            EvidenceVersion._default_manager.filter(record__in=evidence).delete()
             n_evidence = evidence.count()
             evidence.delete()
             claims = Claim.objects.filter(is_sample=True)
-            ClaimVersion.objects.filter(record__in=claims).delete()
+            ClaimVersion._default_manager.filter(record__in=claims).delete()
             n_claims, _ = claims.delete()
             tallies = Tally.objects.filter(is_sample=True)
-            TallyVersion.objects.filter(record__in=tallies).delete()
+            TallyVersion._default_manager.filter(record__in=tallies).delete()
             n_tallies, _ = tallies.delete()
     except ProtectedError as exc:
         raise InvalidInput(
@@ -273,6 +302,8 @@ def demo_remove(*, stdout: TextIO | None = None) -> dict[str, int]:
         ) from None
     counts = {"losses": n_losses, "evidence": n_evidence, "claims": n_claims, "tallies": n_tallies}
     if stdout:
-        stdout.write("removed sample data: {losses} losses, {evidence} evidence, {claims} claims, "
-                     "{tallies} tallies\n".format(**counts))
+        stdout.write(
+            "removed sample data: {losses} losses, {evidence} evidence, {claims} claims, "
+            "{tallies} tallies\n".format(**counts)
+        )
     return counts

@@ -36,7 +36,7 @@ VERSION_MODELS: dict[type[models.Model], type[models.Model]] = {}
 def _copy_field(model: type[models.Model], field: models.Field[Any, Any]) -> models.Field[Any, Any]:
     if isinstance(field, models.ForeignKey):
         # Built by hand: deconstruct() of a relation needs the app registry, not ready here.
-        target = field.remote_field.model
+        target: Any = field.remote_field.model
         return models.ForeignKey(
             model if target == "self" else target,
             on_delete=models.DO_NOTHING,
@@ -195,7 +195,7 @@ class FieldChange:
 def diff(
     older: models.Model | None, newer: models.Model, *, fields: list[str]
 ) -> list[FieldChange]:
-    """Return the field changes from one version row to the next (all fields when `older` is None)."""
+    """Return the field changes from one version to the next (every field if `older` is None)."""
     changes = []
     for name in fields:
         new = getattr(newer, name)

@@ -16,7 +16,9 @@ from huey.contrib.djhuey import HUEY, db_task
 JOBS: dict[str, Callable[..., Any]] = {}
 
 
-def job(name: str, *, retries: int = 3, retry_delay: int = 10) -> Callable[[Callable[..., Any]], Any]:
+def job(
+    name: str, *, retries: int = 3, retry_delay: int = 10
+) -> Callable[[Callable[..., Any]], Any]:
     """Register a function as a job under `name`, run by the worker in a database transaction."""
 
     def register(fn: Callable[..., Any]) -> Any:

@@ -28,8 +28,12 @@ def test_it_counts_a_loss_under_its_last_state(ledger: Ledger) -> None:
 
 
 def test_it_keeps_the_fate_history_in_order(ledger: Ledger) -> None:
-    loss = ledger.loss(fates=[{"fate": "captured", "date": "2021-08-01"}, {"fate": "destroyed",
-                                                                          "detail": "airstrike"}])
+    loss = ledger.loss(
+        fates=[
+            {"fate": "captured", "date": "2021-08-01"},
+            {"fate": "destroyed", "detail": "airstrike"},
+        ]
+    )
 
     assert loss.fate == Fate.DESTROYED
     assert [e["fate"] for e in loss.fate_history] == ["captured", "destroyed"]

@@ -129,7 +129,7 @@ def test_the_database_refuses_what_the_services_refuse(ledger: Ledger) -> None:
         lambda: Loss.objects.filter(pk=b.pk).update(captured_by=ledger.afghan),
     ]
     for number, case in enumerate(cases):
-        with pytest.raises(IntegrityError), transaction.atomic():
+        with pytest.raises(IntegrityError), transaction.atomic():  # noqa: PT012
             case()
             pytest.fail(f"case {number} was allowed")
     b.refresh_from_db()

@@ -51,7 +51,9 @@ def test_the_download_is_queued_then_served(ledger: Ledger, media, jobs_inline) 
     csv_response = reader.get("/data/losses.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(csv_response.streaming_content).decode())))
     assert csv_response.status_code == 200
-    assert [(r["model"], r["fate"], r["markings"]) for r in rows] == [("T-62 (test)", "captured", "211")]
+    assert [(r["model"], r["fate"], r["markings"]) for r in rows] == [
+        ("T-62 (test)", "captured", "211")
+    ]
     assert rows[0]["evidence_urls"] == "https://t.me/test_channel/1"
 
     json_response = reader.get("/data/losses.json")

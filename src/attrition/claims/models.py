@@ -11,7 +11,7 @@ from attrition.losses.choices import DatePrecision, ReviewStatus
 
 
 class Claim(models.Model):
-    """A figure asserted by someone ("analysts estimate 700 vehicles"), with its scope and source."""
+    """A figure someone asserted ("analysts estimate 700 vehicles"), with scope and source."""
 
     class Kind(models.TextChoices):
         EXACT = "exact", "exactly"
@@ -19,7 +19,9 @@ class Claim(models.Model):
         ABOUT = "about", "about"
         RANGE = "range", "between"
 
-    conflict = models.ForeignKey("catalog.Conflict", on_delete=models.PROTECT, related_name="claims")
+    conflict = models.ForeignKey(
+        "catalog.Conflict", on_delete=models.PROTECT, related_name="claims"
+    )
     claimant = models.CharField(max_length=300, help_text="Who asserted it.")
     claimed_on = models.DateField()
     claimed_on_precision = models.CharField(

@@ -26,10 +26,13 @@ class Platform(models.TextChoices):
 class Evidence(models.Model):
     """A post, page or file that shows one or more losses."""
 
-    canonical_url = models.URLField(max_length=2000, null=True, blank=True)
+    # NULL, not "", for uploads: the URL is unique only where there is one.
+    canonical_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
     original_url = models.URLField(max_length=2000, blank=True, default="")
     platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.WEB)
-    channel = models.CharField(max_length=300, blank=True, default="", help_text="Channel or author.")
+    channel = models.CharField(
+        max_length=300, blank=True, default="", help_text="Channel or author."
+    )
     title = models.CharField(max_length=500, blank=True, default="")
     description = models.TextField(blank=True, default="")
     posted_at = models.DateTimeField(null=True, blank=True)
@@ -145,6 +148,9 @@ class FrameHash(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.capture} at {self.t_ms} ms"
+
 
 class CustodyRecord(models.Model):
     """Who collected a capture for a piece of evidence, when, from where, and with what tools."""
@@ -209,3 +215,6 @@ class LivenessCheck(models.Model):
                 name="evidence_liveness_result_valid",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.result} at {self.checked_at:%Y-%m-%d %H:%M}Z"

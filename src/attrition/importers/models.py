@@ -14,7 +14,11 @@ class SourceRecord(models.Model):
     raw_category = models.CharField(max_length=300, blank=True, default="")
     raw = models.JSONField(default=dict)
     loss = models.ForeignKey(
-        "losses.Loss", on_delete=models.PROTECT, null=True, blank=True, related_name="source_records"
+        "losses.Loss",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="source_records",
     )
     evidence = models.ForeignKey(
         "evidence.Evidence",

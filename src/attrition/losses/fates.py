@@ -47,7 +47,9 @@ def fates_parse(raw: Iterable[FateEntry | Mapping[str, Any] | str]) -> list[Fate
                 details={"fates": str(exc)},
             ) from None
     if not entries:
-        raise InvalidInput("a loss needs at least one fate (destroyed, damaged, abandoned, captured)")
+        raise InvalidInput(
+            "a loss needs at least one fate (destroyed, damaged, abandoned, captured)"
+        )
     return entries
 
 

@@ -13,6 +13,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 MESSAGE = "losses_loss_merge_target_live: a loss can only be merged into a loss that is not merged"
 
+# The SQL below is built from the constant MESSAGE only, never from input (hence S608 off).
 SQLITE = [
     f"""
     CREATE TRIGGER IF NOT EXISTS losses_loss_merge_guard_ins BEFORE INSERT ON losses_loss
@@ -25,7 +26,8 @@ SQLITE = [
     BEFORE UPDATE OF merged_into_id, status ON losses_loss
     WHEN (NEW.merged_into_id IS NOT NULL
           AND (SELECT status FROM losses_loss WHERE id = NEW.merged_into_id) = 'merged')
-      OR (NEW.status = 'merged' AND EXISTS (SELECT 1 FROM losses_loss WHERE merged_into_id = NEW.id))
+      OR (NEW.status = 'merged'
+          AND EXISTS (SELECT 1 FROM losses_loss WHERE merged_into_id = NEW.id))
     BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END
     """,
 ]

@@ -24,9 +24,14 @@ class Tag(models.Model):
 class Loss(models.Model):
     """One physical item (a vehicle, gun, airframe) that a side lost."""
 
-    conflict = models.ForeignKey("catalog.Conflict", on_delete=models.PROTECT, related_name="losses")
+    conflict = models.ForeignKey(
+        "catalog.Conflict", on_delete=models.PROTECT, related_name="losses"
+    )
     side = models.ForeignKey(
-        "catalog.Side", on_delete=models.PROTECT, related_name="losses", help_text="Side that lost it."
+        "catalog.Side",
+        on_delete=models.PROTECT,
+        related_name="losses",
+        help_text="Side that lost it.",
     )
     model = models.ForeignKey(
         "catalog.EquipmentModel", on_delete=models.PROTECT, related_name="losses"
@@ -44,7 +49,11 @@ class Loss(models.Model):
         max_length=8, choices=DatePrecision.choices, default=DatePrecision.DAY
     )
     admin_unit = models.ForeignKey(
-        "territory.AdminUnit", on_delete=models.PROTECT, null=True, blank=True, related_name="losses"
+        "territory.AdminUnit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="losses",
     )
     lon = models.FloatField(null=True, blank=True)
     lat = models.FloatField(null=True, blank=True)
@@ -80,7 +89,9 @@ class Loss(models.Model):
     class Meta:
         ordering = ["conflict_id", "model_id", "first_seen", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(fate__in=Fate.values), name="losses_loss_fate_valid"),
+            models.CheckConstraint(
+                condition=Q(fate__in=Fate.values), name="losses_loss_fate_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=ReviewStatus.values), name="losses_loss_status_valid"
             ),
@@ -140,8 +151,14 @@ LossVersion = history.version_model(
     indexes=[
         models.Index(
             fields=[
-                "conflict", "side", "status", "fate", "model", "first_seen",
-                "valid_from", "valid_to",
+                "conflict",
+                "side",
+                "status",
+                "fate",
+                "model",
+                "first_seen",
+                "valid_from",
+                "valid_to",
             ],
             name="losses_lossver_tally",
             condition=Q(deleted_at__isnull=True),
@@ -205,7 +222,9 @@ DepictionVersion = history.version_model(Depiction)
 class Tally(models.Model):
     """A saved counting rule (see losses.tally.TallyRule) with a name and a permalink."""
 
-    conflict = models.ForeignKey("catalog.Conflict", on_delete=models.PROTECT, related_name="tallies")
+    conflict = models.ForeignKey(
+        "catalog.Conflict", on_delete=models.PROTECT, related_name="tallies"
+    )
     slug = models.SlugField(max_length=120)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")

@@ -18,7 +18,6 @@ from attrition.history import ChangeKind
 from attrition.losses.choices import PlacePrecision, ReviewStatus
 from attrition.losses.fates import FateEntry, fates_parse, headline_fate
 from attrition.losses.models import Depiction, Loss, Tag
-from attrition.territory.models import AdminUnit
 
 FateInput = FateEntry | Mapping[str, Any] | str
 
@@ -48,8 +47,9 @@ def _validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
     except ValidationError as exc:
         details = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         summary = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in details.items())
-        raise InvalidInput(f"{type(instance)._meta.verbose_name} is not valid: {summary}",
-                           details=details) from None
+        raise InvalidInput(
+            f"{type(instance)._meta.verbose_name} is not valid: {summary}", details=details
+        ) from None
 
 
 def _check_loss_refs(loss: Loss) -> None:
@@ -194,7 +194,9 @@ def loss_set_status(
 ) -> Loss:
     """Move a loss to another review status (not merged: see loss_merge) and record why."""
     if status not in ReviewStatus.values:
-        raise InvalidInput(f"{status!r} is not a status: use one of {', '.join(ReviewStatus.values)}")
+        raise InvalidInput(
+            f"{status!r} is not a status: use one of {', '.join(ReviewStatus.values)}"
+        )
     if status == ReviewStatus.MERGED:
         raise InvalidInput("to mark a loss as merged, merge it into another with loss_merge")
     if status == ReviewStatus.REJECTED and not reason.strip():
@@ -211,14 +213,14 @@ def loss_set_status(
     return current
 
 
-def loss_merge(
-    *, loss: Loss, into: Loss, by: Any = None, reason: str = "", via: str = ""
-) -> Loss:
-    """Merge a duplicate into the loss it duplicates: its evidence moves over, both histories stay."""
+def loss_merge(*, loss: Loss, into: Loss, by: Any = None, reason: str = "", via: str = "") -> Loss:
+    """Merge a duplicate into the loss it repeats: its evidence moves over, both histories stay."""
     if loss.pk == into.pk:
         raise InvalidInput("a loss cannot be merged into itself")
     with transaction.atomic():
-        locked = {x.pk: x for x in Loss.objects.select_for_update().filter(pk__in=[loss.pk, into.pk])}
+        locked = {
+            x.pk: x for x in Loss.objects.select_for_update().filter(pk__in=[loss.pk, into.pk])
+        }
         source, target = locked[loss.pk], locked[into.pk]
         if target.status == ReviewStatus.MERGED:
             raise InvalidInput(
@@ -236,12 +238,13 @@ def loss_merge(
         for depiction in Depiction.objects.select_for_update().filter(
             loss=source, deleted_at__isnull=True
         ):
+            same: dict[str, Any] = {
+                "evidence_id": depiction.evidence_id,
+                "capture_id": depiction.capture_id,
+                "t_start_ms": depiction.t_start_ms,
+            }
             duplicate = Depiction.objects.filter(
-                loss=target,
-                evidence_id=depiction.evidence_id,
-                capture_id=depiction.capture_id,
-                t_start_ms=depiction.t_start_ms,
-                deleted_at__isnull=True,
+                loss=target, deleted_at__isnull=True, **same
             ).exists()
             if duplicate:
                 continue
@@ -254,7 +257,9 @@ def loss_merge(
         source.merged_into = target
         source.status_reason = reason
         source.revision += 1
-        source.save(update_fields=["status", "merged_into", "status_reason", "revision", "updated_at"])
+        source.save(
+            update_fields=["status", "merged_into", "status_reason", "revision", "updated_at"]
+        )
         _version(source, by=by, kind=ChangeKind.MERGE, reason=reason, via=via)
         target.revision += 1
         target.save(update_fields=["revision", "updated_at"])

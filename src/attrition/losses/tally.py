@@ -109,7 +109,7 @@ def tally_count(
     if as_of is None:
         base: QuerySet[Any] = Loss.objects.all()
     else:
-        base = history.valid_at(LossVersion.objects.all(), as_of)
+        base = history.valid_at(LossVersion._default_manager.all(), as_of)
     rows = (
         _filtered(base, conflict=conflict, rule=rule)
         .order_by()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
@@ -40,8 +41,14 @@ def loss_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Show one verified loss with its fate history, place and evidence."""
     loss = get_object_or_404(
         Loss.objects.select_related(
-            "conflict", "side", "model", "model__category", "captured_by", "admin_unit",
-            "admin_unit__parent", "merged_into",
+            "conflict",
+            "side",
+            "model",
+            "model__category",
+            "captured_by",
+            "admin_unit",
+            "admin_unit__parent",
+            "merged_into",
         ),
         pk=pk,
         deleted_at__isnull=True,
@@ -72,7 +79,7 @@ def data_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def data_download(request: HttpRequest, fmt: str) -> HttpResponse:
+def data_download(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """Serve the latest CSV or JSON snapshot; if none is ready, queue one and say so."""
     if fmt not in FORMATS:
         raise Http404("no such download")

@@ -50,7 +50,9 @@ class AdminUnit(models.Model):
     class Meta:
         ordering = ["boundary_set_id", "level", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["boundary_set", "code"], name="territory_unit_code_uniq"),
+            models.UniqueConstraint(
+                fields=["boundary_set", "code"], name="territory_unit_code_uniq"
+            ),
             models.CheckConstraint(
                 condition=Q(level=0) | Q(parent__isnull=False), name="territory_unit_has_parent"
             ),
@@ -60,7 +62,8 @@ class AdminUnit(models.Model):
                 name="territory_unit_lon_range",
             ),
             models.CheckConstraint(
-                condition=Q(label_lat__isnull=True) | (Q(label_lat__gte=-90) & Q(label_lat__lte=90)),
+                condition=Q(label_lat__isnull=True)
+                | (Q(label_lat__gte=-90) & Q(label_lat__lte=90)),
                 name="territory_unit_lat_range",
             ),
         ]

@@ -6,310 +6,1012 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0002_initial'),
-        ('evidence', '0001_initial'),
-        ('territory', '0001_initial'),
+        ("catalog", "0002_initial"),
+        ("evidence", "0001_initial"),
+        ("territory", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=64, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=64, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Loss',
+            name="Loss",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fate', models.CharField(choices=[('destroyed', 'destroyed'), ('damaged', 'damaged'), ('abandoned', 'abandoned'), ('captured', 'captured')], max_length=16)),
-                ('fate_history', models.JSONField(default=list)),
-                ('first_seen', models.DateField(blank=True, null=True)),
-                ('first_seen_precision', models.CharField(choices=[('day', 'day'), ('month', 'month'), ('year', 'year')], default='day', max_length=8)),
-                ('lon', models.FloatField(blank=True, null=True)),
-                ('lat', models.FloatField(blank=True, null=True)),
-                ('place_precision', models.CharField(choices=[('exact', 'exact point (within ~100 m)'), ('approximate', 'approximate point (within ~5 km)'), ('settlement', 'settlement'), ('district', 'district'), ('province', 'province'), ('unknown', 'unknown')], default='unknown', max_length=16)),
-                ('place_text', models.CharField(blank=True, default='', max_length=300)),
-                ('unit', models.CharField(blank=True, default='', help_text='Military unit.', max_length=300)),
-                ('markings', models.CharField(blank=True, default='', help_text='Hull, tail or registration numbers.', max_length=300)),
-                ('description', models.TextField(blank=True, default='')),
-                ('status', models.CharField(choices=[('draft', 'draft'), ('submitted', 'submitted'), ('verified', 'verified'), ('rejected', 'rejected'), ('merged', 'merged')], default='draft', max_length=16)),
-                ('status_reason', models.TextField(blank=True, default='')),
-                ('is_sample', models.BooleanField(default=False, help_text='Demo record, not a real loss.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('revision', models.PositiveIntegerField(default=1, help_text='Bumped on every save.')),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('admin_unit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='losses', to='territory.adminunit')),
-                ('captured_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='captures', to='catalog.side')),
-                ('conflict', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='losses', to='catalog.conflict')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='merged_from', to='losses.loss')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='losses', to='catalog.equipmentmodel')),
-                ('side', models.ForeignKey(help_text='Side that lost it.', on_delete=django.db.models.deletion.PROTECT, related_name='losses', to='catalog.side')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tags', models.ManyToManyField(blank=True, related_name='losses', to='losses.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "fate",
+                    models.CharField(
+                        choices=[
+                            ("destroyed", "destroyed"),
+                            ("damaged", "damaged"),
+                            ("abandoned", "abandoned"),
+                            ("captured", "captured"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("fate_history", models.JSONField(default=list)),
+                ("first_seen", models.DateField(blank=True, null=True)),
+                (
+                    "first_seen_precision",
+                    models.CharField(
+                        choices=[("day", "day"), ("month", "month"), ("year", "year")],
+                        default="day",
+                        max_length=8,
+                    ),
+                ),
+                ("lon", models.FloatField(blank=True, null=True)),
+                ("lat", models.FloatField(blank=True, null=True)),
+                (
+                    "place_precision",
+                    models.CharField(
+                        choices=[
+                            ("exact", "exact point (within ~100 m)"),
+                            ("approximate", "approximate point (within ~5 km)"),
+                            ("settlement", "settlement"),
+                            ("district", "district"),
+                            ("province", "province"),
+                            ("unknown", "unknown"),
+                        ],
+                        default="unknown",
+                        max_length=16,
+                    ),
+                ),
+                ("place_text", models.CharField(blank=True, default="", max_length=300)),
+                (
+                    "unit",
+                    models.CharField(
+                        blank=True, default="", help_text="Military unit.", max_length=300
+                    ),
+                ),
+                (
+                    "markings",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Hull, tail or registration numbers.",
+                        max_length=300,
+                    ),
+                ),
+                ("description", models.TextField(blank=True, default="")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "draft"),
+                            ("submitted", "submitted"),
+                            ("verified", "verified"),
+                            ("rejected", "rejected"),
+                            ("merged", "merged"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("status_reason", models.TextField(blank=True, default="")),
+                (
+                    "is_sample",
+                    models.BooleanField(default=False, help_text="Demo record, not a real loss."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "revision",
+                    models.PositiveIntegerField(default=1, help_text="Bumped on every save."),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "admin_unit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="losses",
+                        to="territory.adminunit",
+                    ),
+                ),
+                (
+                    "captured_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="captures",
+                        to="catalog.side",
+                    ),
+                ),
+                (
+                    "conflict",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="losses",
+                        to="catalog.conflict",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="merged_from",
+                        to="losses.loss",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="losses",
+                        to="catalog.equipmentmodel",
+                    ),
+                ),
+                (
+                    "side",
+                    models.ForeignKey(
+                        help_text="Side that lost it.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="losses",
+                        to="catalog.side",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(blank=True, related_name="losses", to="losses.tag"),
+                ),
             ],
             options={
-                'verbose_name_plural': 'losses',
-                'ordering': ['conflict_id', 'model_id', 'first_seen', 'id'],
+                "verbose_name_plural": "losses",
+                "ordering": ["conflict_id", "model_id", "first_seen", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Depiction',
+            name="Depiction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item_number', models.PositiveIntegerField(blank=True, help_text='The number the source gave this item, if any.', null=True)),
-                ('t_start_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('t_end_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('region', models.JSONField(blank=True, null=True)),
-                ('note', models.CharField(blank=True, default='', max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('capture', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='depictions', to='evidence.capture')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('evidence', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='depictions', to='evidence.evidence')),
-                ('loss', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='depictions', to='losses.loss')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "item_number",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="The number the source gave this item, if any.",
+                        null=True,
+                    ),
+                ),
+                ("t_start_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("t_end_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("region", models.JSONField(blank=True, null=True)),
+                ("note", models.CharField(blank=True, default="", max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "capture",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="depictions",
+                        to="evidence.capture",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "evidence",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="depictions",
+                        to="evidence.evidence",
+                    ),
+                ),
+                (
+                    "loss",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="depictions",
+                        to="losses.loss",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['loss_id', 'evidence_id', 't_start_ms'],
+                "ordering": ["loss_id", "evidence_id", "t_start_ms"],
             },
         ),
         migrations.CreateModel(
-            name='LossVersion',
+            name="LossVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tag_names', models.JSONField(blank=True, default=list)),
-                ('version', models.PositiveIntegerField()),
-                ('valid_from', models.DateTimeField()),
-                ('valid_to', models.DateTimeField(blank=True, null=True)),
-                ('change_kind', models.CharField(choices=[('create', 'created'), ('update', 'updated'), ('status', 'status changed'), ('merge', 'merged'), ('delete', 'deleted'), ('restore', 'restored'), ('revert', 'reverted'), ('import', 'imported')], max_length=16)),
-                ('change_reason', models.TextField(blank=True, default='')),
-                ('changed_via', models.CharField(blank=True, default='', max_length=16)),
-                ('fate', models.CharField(choices=[('destroyed', 'destroyed'), ('damaged', 'damaged'), ('abandoned', 'abandoned'), ('captured', 'captured')], max_length=16)),
-                ('fate_history', models.JSONField(default=list)),
-                ('first_seen', models.DateField(blank=True, null=True)),
-                ('first_seen_precision', models.CharField(choices=[('day', 'day'), ('month', 'month'), ('year', 'year')], default='day', max_length=8)),
-                ('lon', models.FloatField(blank=True, null=True)),
-                ('lat', models.FloatField(blank=True, null=True)),
-                ('place_precision', models.CharField(choices=[('exact', 'exact point (within ~100 m)'), ('approximate', 'approximate point (within ~5 km)'), ('settlement', 'settlement'), ('district', 'district'), ('province', 'province'), ('unknown', 'unknown')], default='unknown', max_length=16)),
-                ('place_text', models.CharField(blank=True, default='', max_length=300)),
-                ('unit', models.CharField(blank=True, default='', help_text='Military unit.', max_length=300)),
-                ('markings', models.CharField(blank=True, default='', help_text='Hull, tail or registration numbers.', max_length=300)),
-                ('description', models.TextField(blank=True, default='')),
-                ('status', models.CharField(choices=[('draft', 'draft'), ('submitted', 'submitted'), ('verified', 'verified'), ('rejected', 'rejected'), ('merged', 'merged')], default='draft', max_length=16)),
-                ('status_reason', models.TextField(blank=True, default='')),
-                ('is_sample', models.BooleanField(default=False, help_text='Demo record, not a real loss.')),
-                ('created_at', models.DateTimeField(null=True)),
-                ('updated_at', models.DateTimeField(null=True)),
-                ('revision', models.PositiveIntegerField(default=1, help_text='Bumped on every save.')),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('admin_unit', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='territory.adminunit', verbose_name='admin unit')),
-                ('captured_by', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.side', verbose_name='captured by')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('conflict', models.ForeignKey(blank=True, db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.conflict', verbose_name='conflict')),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('merged_into', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='losses.loss', verbose_name='merged into')),
-                ('model', models.ForeignKey(blank=True, db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.equipmentmodel', verbose_name='model')),
-                ('record', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='losses.loss')),
-                ('side', models.ForeignKey(blank=True, db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.side', verbose_name='side')),
-                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='updated by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tag_names", models.JSONField(blank=True, default=list)),
+                ("version", models.PositiveIntegerField()),
+                ("valid_from", models.DateTimeField()),
+                ("valid_to", models.DateTimeField(blank=True, null=True)),
+                (
+                    "change_kind",
+                    models.CharField(
+                        choices=[
+                            ("create", "created"),
+                            ("update", "updated"),
+                            ("status", "status changed"),
+                            ("merge", "merged"),
+                            ("delete", "deleted"),
+                            ("restore", "restored"),
+                            ("revert", "reverted"),
+                            ("import", "imported"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("change_reason", models.TextField(blank=True, default="")),
+                ("changed_via", models.CharField(blank=True, default="", max_length=16)),
+                (
+                    "fate",
+                    models.CharField(
+                        choices=[
+                            ("destroyed", "destroyed"),
+                            ("damaged", "damaged"),
+                            ("abandoned", "abandoned"),
+                            ("captured", "captured"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("fate_history", models.JSONField(default=list)),
+                ("first_seen", models.DateField(blank=True, null=True)),
+                (
+                    "first_seen_precision",
+                    models.CharField(
+                        choices=[("day", "day"), ("month", "month"), ("year", "year")],
+                        default="day",
+                        max_length=8,
+                    ),
+                ),
+                ("lon", models.FloatField(blank=True, null=True)),
+                ("lat", models.FloatField(blank=True, null=True)),
+                (
+                    "place_precision",
+                    models.CharField(
+                        choices=[
+                            ("exact", "exact point (within ~100 m)"),
+                            ("approximate", "approximate point (within ~5 km)"),
+                            ("settlement", "settlement"),
+                            ("district", "district"),
+                            ("province", "province"),
+                            ("unknown", "unknown"),
+                        ],
+                        default="unknown",
+                        max_length=16,
+                    ),
+                ),
+                ("place_text", models.CharField(blank=True, default="", max_length=300)),
+                (
+                    "unit",
+                    models.CharField(
+                        blank=True, default="", help_text="Military unit.", max_length=300
+                    ),
+                ),
+                (
+                    "markings",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Hull, tail or registration numbers.",
+                        max_length=300,
+                    ),
+                ),
+                ("description", models.TextField(blank=True, default="")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "draft"),
+                            ("submitted", "submitted"),
+                            ("verified", "verified"),
+                            ("rejected", "rejected"),
+                            ("merged", "merged"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("status_reason", models.TextField(blank=True, default="")),
+                (
+                    "is_sample",
+                    models.BooleanField(default=False, help_text="Demo record, not a real loss."),
+                ),
+                ("created_at", models.DateTimeField(null=True)),
+                ("updated_at", models.DateTimeField(null=True)),
+                (
+                    "revision",
+                    models.PositiveIntegerField(default=1, help_text="Bumped on every save."),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "admin_unit",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="territory.adminunit",
+                        verbose_name="admin unit",
+                    ),
+                ),
+                (
+                    "captured_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="catalog.side",
+                        verbose_name="captured by",
+                    ),
+                ),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conflict",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="catalog.conflict",
+                        verbose_name="conflict",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="losses.loss",
+                        verbose_name="merged into",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="catalog.equipmentmodel",
+                        verbose_name="model",
+                    ),
+                ),
+                (
+                    "record",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="losses.loss",
+                    ),
+                ),
+                (
+                    "side",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="catalog.side",
+                        verbose_name="side",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="updated by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'loss version',
-                'db_table': 'losses_loss_version',
-                'ordering': ['record_id', 'version'],
+                "verbose_name": "loss version",
+                "db_table": "losses_loss_version",
+                "ordering": ["record_id", "version"],
             },
         ),
         migrations.CreateModel(
-            name='Tally',
+            name="Tally",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=120)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, default='')),
-                ('rule', models.JSONField(help_text='Counting rule; see the methodology page.')),
-                ('is_public', models.BooleanField(default=True)),
-                ('is_sample', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('conflict', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tallies', to='catalog.conflict')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=120)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, default="")),
+                ("rule", models.JSONField(help_text="Counting rule; see the methodology page.")),
+                ("is_public", models.BooleanField(default=True)),
+                ("is_sample", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conflict",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tallies",
+                        to="catalog.conflict",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'tallies',
-                'ordering': ['conflict_id', 'name'],
+                "verbose_name_plural": "tallies",
+                "ordering": ["conflict_id", "name"],
             },
         ),
         migrations.CreateModel(
-            name='TallyVersion',
+            name="TallyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('valid_from', models.DateTimeField()),
-                ('valid_to', models.DateTimeField(blank=True, null=True)),
-                ('change_kind', models.CharField(choices=[('create', 'created'), ('update', 'updated'), ('status', 'status changed'), ('merge', 'merged'), ('delete', 'deleted'), ('restore', 'restored'), ('revert', 'reverted'), ('import', 'imported')], max_length=16)),
-                ('change_reason', models.TextField(blank=True, default='')),
-                ('changed_via', models.CharField(blank=True, default='', max_length=16)),
-                ('slug', models.SlugField(max_length=120)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, default='')),
-                ('rule', models.JSONField(help_text='Counting rule; see the methodology page.')),
-                ('is_public', models.BooleanField(default=True)),
-                ('is_sample', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(null=True)),
-                ('updated_at', models.DateTimeField(null=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('conflict', models.ForeignKey(blank=True, db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.conflict', verbose_name='conflict')),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('record', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='losses.tally')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("valid_from", models.DateTimeField()),
+                ("valid_to", models.DateTimeField(blank=True, null=True)),
+                (
+                    "change_kind",
+                    models.CharField(
+                        choices=[
+                            ("create", "created"),
+                            ("update", "updated"),
+                            ("status", "status changed"),
+                            ("merge", "merged"),
+                            ("delete", "deleted"),
+                            ("restore", "restored"),
+                            ("revert", "reverted"),
+                            ("import", "imported"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("change_reason", models.TextField(blank=True, default="")),
+                ("changed_via", models.CharField(blank=True, default="", max_length=16)),
+                ("slug", models.SlugField(max_length=120)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, default="")),
+                ("rule", models.JSONField(help_text="Counting rule; see the methodology page.")),
+                ("is_public", models.BooleanField(default=True)),
+                ("is_sample", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(null=True)),
+                ("updated_at", models.DateTimeField(null=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conflict",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="catalog.conflict",
+                        verbose_name="conflict",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "record",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="losses.tally",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tally version',
-                'db_table': 'losses_tally_version',
-                'ordering': ['record_id', 'version'],
+                "verbose_name": "tally version",
+                "db_table": "losses_tally_version",
+                "ordering": ["record_id", "version"],
             },
         ),
         migrations.CreateModel(
-            name='DepictionVersion',
+            name="DepictionVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('valid_from', models.DateTimeField()),
-                ('valid_to', models.DateTimeField(blank=True, null=True)),
-                ('change_kind', models.CharField(choices=[('create', 'created'), ('update', 'updated'), ('status', 'status changed'), ('merge', 'merged'), ('delete', 'deleted'), ('restore', 'restored'), ('revert', 'reverted'), ('import', 'imported')], max_length=16)),
-                ('change_reason', models.TextField(blank=True, default='')),
-                ('changed_via', models.CharField(blank=True, default='', max_length=16)),
-                ('item_number', models.PositiveIntegerField(blank=True, help_text='The number the source gave this item, if any.', null=True)),
-                ('t_start_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('t_end_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('region', models.JSONField(blank=True, null=True)),
-                ('note', models.CharField(blank=True, default='', max_length=300)),
-                ('created_at', models.DateTimeField(null=True)),
-                ('updated_at', models.DateTimeField(null=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('capture', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='evidence.capture', verbose_name='capture')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('evidence', models.ForeignKey(blank=True, db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='evidence.evidence', verbose_name='evidence')),
-                ('record', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='losses.depiction')),
-                ('loss', models.ForeignKey(blank=True, db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='losses.loss', verbose_name='loss')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("valid_from", models.DateTimeField()),
+                ("valid_to", models.DateTimeField(blank=True, null=True)),
+                (
+                    "change_kind",
+                    models.CharField(
+                        choices=[
+                            ("create", "created"),
+                            ("update", "updated"),
+                            ("status", "status changed"),
+                            ("merge", "merged"),
+                            ("delete", "deleted"),
+                            ("restore", "restored"),
+                            ("revert", "reverted"),
+                            ("import", "imported"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("change_reason", models.TextField(blank=True, default="")),
+                ("changed_via", models.CharField(blank=True, default="", max_length=16)),
+                (
+                    "item_number",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="The number the source gave this item, if any.",
+                        null=True,
+                    ),
+                ),
+                ("t_start_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("t_end_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("region", models.JSONField(blank=True, null=True)),
+                ("note", models.CharField(blank=True, default="", max_length=300)),
+                ("created_at", models.DateTimeField(null=True)),
+                ("updated_at", models.DateTimeField(null=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "capture",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="evidence.capture",
+                        verbose_name="capture",
+                    ),
+                ),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "evidence",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="evidence.evidence",
+                        verbose_name="evidence",
+                    ),
+                ),
+                (
+                    "record",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="losses.depiction",
+                    ),
+                ),
+                (
+                    "loss",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="losses.loss",
+                        verbose_name="loss",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'depiction version',
-                'db_table': 'losses_depiction_version',
-                'ordering': ['record_id', 'version'],
-                'indexes': [models.Index(fields=['record', 'valid_from'], name='losses_depiction_ver_rec_from'), models.Index(fields=['valid_from', 'valid_to'], name='losses_depiction_ver_from_to')],
-                'constraints': [models.UniqueConstraint(fields=('record', 'version'), name='losses_depiction_version_record_version_uniq'), models.UniqueConstraint(condition=models.Q(('valid_to__isnull', True)), fields=('record',), name='losses_depiction_version_one_current'), models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='losses_depiction_version_valid_range')],
+                "verbose_name": "depiction version",
+                "db_table": "losses_depiction_version",
+                "ordering": ["record_id", "version"],
+                "indexes": [
+                    models.Index(
+                        fields=["record", "valid_from"], name="losses_depiction_ver_rec_from"
+                    ),
+                    models.Index(
+                        fields=["valid_from", "valid_to"], name="losses_depiction_ver_from_to"
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("record", "version"),
+                        name="losses_depiction_version_record_version_uniq",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("valid_to__isnull", True)),
+                        fields=("record",),
+                        name="losses_depiction_version_one_current",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("valid_to__isnull", True),
+                            ("valid_to__gte", models.F("valid_from")),
+                            _connector="OR",
+                        ),
+                        name="losses_depiction_version_valid_range",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='depiction',
-            constraint=models.CheckConstraint(condition=models.Q(('t_start_ms__isnull', True), ('t_end_ms__isnull', True), ('t_end_ms__gte', models.F('t_start_ms')), _connector='OR'), name='losses_depiction_time_order'),
+            model_name="depiction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("t_start_ms__isnull", True),
+                    ("t_end_ms__isnull", True),
+                    ("t_end_ms__gte", models.F("t_start_ms")),
+                    _connector="OR",
+                ),
+                name="losses_depiction_time_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='depiction',
-            constraint=models.UniqueConstraint(condition=models.Q(('capture__isnull', True), ('deleted_at__isnull', True), ('t_start_ms__isnull', True)), fields=('loss', 'evidence'), name='losses_depiction_once_per_evidence'),
+            model_name="depiction",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("capture__isnull", True),
+                    ("deleted_at__isnull", True),
+                    ("t_start_ms__isnull", True),
+                ),
+                fields=("loss", "evidence"),
+                name="losses_depiction_once_per_evidence",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lossversion',
-            index=models.Index(fields=['record', 'valid_from'], name='losses_loss_version_rec_from'),
+            model_name="lossversion",
+            index=models.Index(
+                fields=["record", "valid_from"], name="losses_loss_version_rec_from"
+            ),
         ),
         migrations.AddIndex(
-            model_name='lossversion',
-            index=models.Index(fields=['valid_from', 'valid_to'], name='losses_loss_version_from_to'),
+            model_name="lossversion",
+            index=models.Index(
+                fields=["valid_from", "valid_to"], name="losses_loss_version_from_to"
+            ),
         ),
         migrations.AddIndex(
-            model_name='lossversion',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['conflict', 'side', 'status', 'fate', 'model', 'first_seen', 'valid_from', 'valid_to'], name='losses_lossver_tally'),
+            model_name="lossversion",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=[
+                    "conflict",
+                    "side",
+                    "status",
+                    "fate",
+                    "model",
+                    "first_seen",
+                    "valid_from",
+                    "valid_to",
+                ],
+                name="losses_lossver_tally",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lossversion',
-            constraint=models.UniqueConstraint(fields=('record', 'version'), name='losses_loss_version_record_version_uniq'),
+            model_name="lossversion",
+            constraint=models.UniqueConstraint(
+                fields=("record", "version"), name="losses_loss_version_record_version_uniq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lossversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('valid_to__isnull', True)), fields=('record',), name='losses_loss_version_one_current'),
+            model_name="lossversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("valid_to__isnull", True)),
+                fields=("record",),
+                name="losses_loss_version_one_current",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lossversion',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='losses_loss_version_valid_range'),
+            model_name="lossversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_to__isnull", True),
+                    ("valid_to__gte", models.F("valid_from")),
+                    _connector="OR",
+                ),
+                name="losses_loss_version_valid_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='loss',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['conflict', 'side', 'status', 'fate', 'model', 'first_seen'], name='losses_loss_tally'),
+            model_name="loss",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["conflict", "side", "status", "fate", "model", "first_seen"],
+                name="losses_loss_tally",
+            ),
         ),
         migrations.AddIndex(
-            model_name='loss',
-            index=models.Index(fields=['status', 'updated_at'], name='losses_loss_status_upd'),
+            model_name="loss",
+            index=models.Index(fields=["status", "updated_at"], name="losses_loss_status_upd"),
         ),
         migrations.AddConstraint(
-            model_name='loss',
-            constraint=models.CheckConstraint(condition=models.Q(('fate__in', ['destroyed', 'damaged', 'abandoned', 'captured'])), name='losses_loss_fate_valid'),
+            model_name="loss",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fate__in", ["destroyed", "damaged", "abandoned", "captured"])),
+                name="losses_loss_fate_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loss',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'submitted', 'verified', 'rejected', 'merged'])), name='losses_loss_status_valid'),
+            model_name="loss",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["draft", "submitted", "verified", "rejected", "merged"])
+                ),
+                name="losses_loss_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loss',
-            constraint=models.CheckConstraint(condition=models.Q(('first_seen_precision__in', ['day', 'month', 'year'])), name='losses_loss_date_precision_valid'),
+            model_name="loss",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("first_seen_precision__in", ["day", "month", "year"])),
+                name="losses_loss_date_precision_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loss',
-            constraint=models.CheckConstraint(condition=models.Q(('place_precision__in', ['exact', 'approximate', 'settlement', 'district', 'province', 'unknown'])), name='losses_loss_place_precision_valid'),
+            model_name="loss",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "place_precision__in",
+                        ["exact", "approximate", "settlement", "district", "province", "unknown"],
+                    )
+                ),
+                name="losses_loss_place_precision_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loss',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'merged'), ('merged_into__isnull', False)), models.Q(models.Q(('status', 'merged'), _negated=True), ('merged_into__isnull', True)), _connector='OR'), name='losses_loss_merged_has_target'),
+            model_name="loss",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "merged"), ("merged_into__isnull", False)),
+                    models.Q(
+                        models.Q(("status", "merged"), _negated=True), ("merged_into__isnull", True)
+                    ),
+                    _connector="OR",
+                ),
+                name="losses_loss_merged_has_target",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loss',
-            constraint=models.CheckConstraint(condition=models.Q(('merged_into__isnull', True), models.Q(('merged_into', models.F('id')), _negated=True), _connector='OR'), name='losses_loss_not_merged_into_self'),
+            model_name="loss",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("merged_into__isnull", True),
+                    models.Q(("merged_into", models.F("id")), _negated=True),
+                    _connector="OR",
+                ),
+                name="losses_loss_not_merged_into_self",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loss',
-            constraint=models.CheckConstraint(condition=models.Q(('captured_by__isnull', True), models.Q(('captured_by', models.F('side')), _negated=True), _connector='OR'), name='losses_loss_captor_not_loser'),
+            model_name="loss",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("captured_by__isnull", True),
+                    models.Q(("captured_by", models.F("side")), _negated=True),
+                    _connector="OR",
+                ),
+                name="losses_loss_captor_not_loser",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loss',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('lon__isnull', True), ('lat__isnull', True)), models.Q(('lon__isnull', False), ('lat__isnull', False), ('lon__gte', -180), ('lon__lte', 180), ('lat__gte', -90), ('lat__lte', 90)), _connector='OR'), name='losses_loss_point_valid'),
+            model_name="loss",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("lon__isnull", True), ("lat__isnull", True)),
+                    models.Q(
+                        ("lon__isnull", False),
+                        ("lat__isnull", False),
+                        ("lon__gte", -180),
+                        ("lon__lte", 180),
+                        ("lat__gte", -90),
+                        ("lat__lte", 90),
+                    ),
+                    _connector="OR",
+                ),
+                name="losses_loss_point_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tally',
-            constraint=models.UniqueConstraint(fields=('conflict', 'slug'), name='losses_tally_slug_uniq'),
+            model_name="tally",
+            constraint=models.UniqueConstraint(
+                fields=("conflict", "slug"), name="losses_tally_slug_uniq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='tallyversion',
-            index=models.Index(fields=['record', 'valid_from'], name='losses_tally_version_rec_from'),
+            model_name="tallyversion",
+            index=models.Index(
+                fields=["record", "valid_from"], name="losses_tally_version_rec_from"
+            ),
         ),
         migrations.AddIndex(
-            model_name='tallyversion',
-            index=models.Index(fields=['valid_from', 'valid_to'], name='losses_tally_version_from_to'),
+            model_name="tallyversion",
+            index=models.Index(
+                fields=["valid_from", "valid_to"], name="losses_tally_version_from_to"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tallyversion',
-            constraint=models.UniqueConstraint(fields=('record', 'version'), name='losses_tally_version_record_version_uniq'),
+            model_name="tallyversion",
+            constraint=models.UniqueConstraint(
+                fields=("record", "version"), name="losses_tally_version_record_version_uniq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tallyversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('valid_to__isnull', True)), fields=('record',), name='losses_tally_version_one_current'),
+            model_name="tallyversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("valid_to__isnull", True)),
+                fields=("record",),
+                name="losses_tally_version_one_current",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tallyversion',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='losses_tally_version_valid_range'),
+            model_name="tallyversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_to__isnull", True),
+                    ("valid_to__gte", models.F("valid_from")),
+                    _connector="OR",
+                ),
+                name="losses_tally_version_valid_range",
+            ),
         ),
     ]
