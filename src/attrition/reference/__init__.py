@@ -1,0 +1,1 @@
+"""Reference data shipped in the package, and the loader that puts it in the database."""
