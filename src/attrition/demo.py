@@ -44,11 +44,11 @@ AFGHAN_LOSSES: list[tuple[str, int, list[list[str]]]] = [
     ("T-62M", 3, [["captured"], ["destroyed"]]),
     ("M1117 ASV", 14, [["captured"], ["captured"], ["destroyed"], ["captured", "destroyed"]]),
     ("M113", 2, [["captured"]]),
-    ("MaxxPro MRAP", 5, [["captured"], ["damaged", "abandoned"]]),
+    ("MaxxPro", 5, [["captured"], ["damaged", "abandoned"]]),
     ("M1151 HMMWV", 12, [["captured"], ["destroyed"], ["damaged", "captured"]]),
     ("M1152 HMMWV", 6, [["captured"], ["abandoned"]]),
-    ("D-30 122mm howitzer", 6, [["captured"]]),
-    ("ZU-23-2", 3, [["captured"], ["destroyed"]]),
+    ("122mm D-30", 6, [["captured"]]),
+    ("23mm ZU-23-2", 3, [["captured"], ["destroyed"]]),
     ("Mi-17", 2, [["captured"], ["destroyed"]]),
     ("UH-60A Black Hawk", 2, [["captured"]]),
     ("MD 530F", 1, [["damaged", "captured"]]),
@@ -140,12 +140,12 @@ def demo_load(*, stdout: TextIO | None = None) -> dict[str, int]:
                     via=VIA,
                 )
             )
-        evidence_count = _depict(rng, losses)
+        _depict(rng, losses)
         _review_states(rng, conflict, sides, losses)
         claims, tallies = _claims_and_tallies(conflict)
     counts = {
         "losses": Loss.objects.filter(is_sample=True).count(),
-        "evidence": evidence_count,
+        "evidence": Evidence.objects.filter(is_sample=True).count(),
         "claims": claims,
         "tallies": tallies,
     }
