@@ -8,9 +8,11 @@ Prints one line per measurement: name, rows, median and worst of K runs in milli
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -20,7 +22,10 @@ from typing import Any
 
 
 def _setup() -> None:
-    os.environ.setdefault("ATTRITION_DATA_DIR", tempfile.mkdtemp(prefix="attrition-bench-"))
+    if "ATTRITION_DATA_DIR" not in os.environ:
+        data_dir = tempfile.mkdtemp(prefix="attrition-bench-")
+        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+        os.environ["ATTRITION_DATA_DIR"] = data_dir
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attrition.settings")
     import django
 

@@ -11,7 +11,8 @@ from django.contrib import admin, messages
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from attrition import history
 from attrition.admin_base import (
@@ -348,7 +349,7 @@ class LossAdmin(ReviewAdmin[Loss], ServiceAdmin[Loss]):
         depictions = obj.depictions.filter(deleted_at__isnull=True).select_related("evidence")
         return (
             format_html_join(
-                format_html("<br>"), "{} {}", ((admin_link(d), d.note) for d in depictions)
+                SafeString("<br>"), "{} {}", ((admin_link(d), d.note) for d in depictions)
             )
             or "—"
         )

@@ -145,7 +145,19 @@ def conflict_ledger(*, conflict: Conflict) -> ConflictLedger:
     losses = list(
         public_losses()
         .filter(conflict=conflict)
-        .select_related("model", "model__category")
+        .order_by()  # numbered per model below; an ORDER BY here only costs the planner
+        .select_related("model")
+        .only(
+            "id",
+            "side_id",
+            "fate",
+            "first_seen",
+            "is_sample",
+            "model__id",
+            "model__name",
+            "model__slug",
+            "model__category_id",
+        )
         .prefetch_related(Prefetch("depictions", queryset=depictions, to_attr="public_depictions"))
     )
     categories = {c.pk: c for c in Category.objects.all()}
