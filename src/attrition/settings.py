@@ -11,13 +11,18 @@ from attrition import config
 
 BASE_DIR = Path(__file__).resolve().parent
 
-DATA_DIR = config.writable_directory(config.DATA_DIR.name, config.DATA_DIR.read())
-MEDIA_ROOT = config.writable_directory("media directory", DATA_DIR / "media")
+# Every setting is read and checked before anything is written, so a bad value changes nothing
+# (including the ones only some databases or commands use).
+for _setting in config.SETTINGS.values():
+    _setting.read()
+_data_dir = config.DATA_DIR.read()
+_secret_key = config.SECRET_KEY.read()
 DEBUG = config.DEBUG.read()
-SECRET_KEY = config.SECRET_KEY.read() or config.secret_key_for(DATA_DIR)
 ALLOWED_HOSTS = config.ALLOWED_HOSTS.read()
 CSRF_TRUSTED_ORIGINS = config.CSRF_TRUSTED_ORIGINS.read()
 SITE_NAME = config.SITE_NAME.read()
+WORKERS = config.WORKERS.read()
+WEB_WORKERS = config.WEB_WORKERS.read()
 
 
 def database_settings(url: str, *, data_dir: Path) -> dict[str, Any]:
@@ -61,7 +66,19 @@ def database_settings(url: str, *, data_dir: Path) -> dict[str, Any]:
     return db
 
 
-DATABASES = {"default": database_settings(config.DATABASE_URL.read(), data_dir=DATA_DIR)}
+DATABASES = {"default": database_settings(config.DATABASE_URL.read(), data_dir=_data_dir)}
+_log_level = config.LOG_LEVEL.read().upper()
+if _log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+    raise config.SettingError(
+        f"ATTRITION_LOG_LEVEL={_log_level!r} is not one of DEBUG, INFO, WARNING, ERROR"
+    )
+_queue_immediate = config.QUEUE_IMMEDIATE.read()
+
+# All values are good: now create the data directory and what lives in it.
+DATA_DIR = config.writable_directory(config.DATA_DIR.name, _data_dir)
+MEDIA_ROOT = config.writable_directory("media directory", DATA_DIR / "media")
+STATIC_ROOT = config.writable_directory("static directory", DATA_DIR / "static")
+SECRET_KEY = _secret_key or config.secret_key_for(DATA_DIR)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -85,6 +102,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -127,14 +145,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # gzip copies beside the originals; whitenoise serves them (no manifest, so tests need no
+    # collectstatic).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -147,18 +166,13 @@ HUEY = {
     "huey_class": "huey.SqliteHuey",
     "name": "attrition",
     "filename": str(DATA_DIR / "jobs.sqlite3"),
-    "immediate": config.QUEUE_IMMEDIATE.read(),
+    "immediate": _queue_immediate,
     "results": True,
     "store_none": False,
     "utc": True,
-    "consumer": {"workers": config.WORKERS.read(), "worker_type": "thread"},
+    "consumer": {"workers": WORKERS, "worker_type": "thread"},
 }
 
-_log_level = config.LOG_LEVEL.read().upper()
-if _log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-    raise config.SettingError(
-        f"ATTRITION_LOG_LEVEL={_log_level!r} is not one of DEBUG, INFO, WARNING, ERROR"
-    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

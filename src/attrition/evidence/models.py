@@ -39,7 +39,7 @@ class Evidence(models.Model):
     posted_at_precision = models.CharField(
         max_length=8, choices=DatePrecision.choices, default=DatePrecision.DAY
     )
-    captures = models.ManyToManyField(
+    captures: models.ManyToManyField[Capture, CustodyRecord] = models.ManyToManyField(
         "Capture", through="CustodyRecord", related_name="evidence", blank=True
     )
     is_sample = models.BooleanField(default=False, help_text="Demo record, not real evidence.")

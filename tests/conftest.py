@@ -1,0 +1,136 @@
+"""Shared test setup: a private data directory, the PostgreSQL marker, and the cast of users.
+
+The cast (after healthchecks' hc/test.py): alice is an admin, bob a reviewer, charlie a
+contributor; `anon_client` is a reader who is not logged in.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from typing import TYPE_CHECKING
+
+import django
+import pytest
+
+# A private data directory before Django reads its settings, so that tests never write to ./data.
+# (DJANGO_SETTINGS_MODULE is deliberately not in pyproject: pytest-django would then load the
+# settings before this file runs.)
+if not os.environ.get("ATTRITION_DATA_DIR"):
+    _own_data_dir = tempfile.mkdtemp(prefix="attrition-tests-")
+    atexit.register(shutil.rmtree, _own_data_dir, ignore_errors=True)
+    os.environ["ATTRITION_DATA_DIR"] = _own_data_dir
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attrition.settings")
+# Set Django up now, so that conftests and test modules below may import models at the top.
+django.setup()
+
+if TYPE_CHECKING:
+    from django.test import Client
+
+    from attrition.accounts.models import User
+
+
+def on_postgres() -> bool:
+    """Return whether the default database is PostgreSQL."""
+    from django.conf import settings
+
+    return "postgresql" in settings.DATABASES["default"]["ENGINE"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked `postgres` when the default database is not PostgreSQL."""
+    if on_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly how many PostgreSQL tests did not run."""
+    skipped = sum(
+        1 for report in terminalreporter.stats.get("skipped", []) if "postgres" in report.keywords
+    )
+    if skipped and not on_postgres():
+        terminalreporter.write_sep(
+            "!",
+            f"SKIPPED {skipped} PostgreSQL tests: set "
+            "DATABASE_URL=postgres://user@host:5432/dbname to run them",
+            yellow=True,
+            bold=True,
+        )
+
+
+def user_make(username: str, *, role: str, is_superuser: bool = False) -> User:
+    """Create a staff user of the cast with the given role."""
+    from attrition.accounts.models import User
+
+    return User.objects.create_user(
+        username=username,
+        email=f"{username}@example.org",
+        password=f"{username}-password",
+        role=role,
+        is_staff=True,
+        is_superuser=is_superuser,
+    )
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    """Return alice, an admin (staff and superuser)."""
+    from attrition.accounts.models import Role
+
+    return user_make("alice", role=Role.ADMIN, is_superuser=True)
+
+
+@pytest.fixture
+def reviewer(db: None) -> User:
+    """Return bob, a reviewer (staff)."""
+    from attrition.accounts.models import Role
+
+    return user_make("bob", role=Role.REVIEWER)
+
+
+@pytest.fixture
+def contributor(db: None) -> User:
+    """Return charlie, a contributor (staff, so that the admin is open to him)."""
+    from attrition.accounts.models import Role
+
+    return user_make("charlie", role=Role.CONTRIBUTOR)
+
+
+def client_for(user: User | None) -> Client:
+    """Return a test client, logged in as `user` unless it is None."""
+    from django.test import Client
+
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client(admin_user: User) -> Client:
+    """Return a client logged in as alice, the admin."""
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def reviewer_client(reviewer: User) -> Client:
+    """Return a client logged in as bob, the reviewer."""
+    return client_for(reviewer)
+
+
+@pytest.fixture
+def contributor_client(contributor: User) -> Client:
+    """Return a client logged in as charlie, the contributor."""
+    return client_for(contributor)
+
+
+@pytest.fixture
+def anon_client(db: None) -> Client:
+    """Return a client for an anonymous reader."""
+    return client_for(None)
