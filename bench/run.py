@@ -148,9 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         f"in {time.perf_counter() - t:.1f} s",
         flush=True,
     )
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # as autovacuum / a maintenance job would
     n = args.losses
     armour = TallyRule(
         sides=["s0"],

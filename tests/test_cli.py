@@ -25,7 +25,7 @@ from attrition.cli import cli
 
 ATTRITION = Path(sys.executable).with_name("attrition")
 PASSWORD_LINE = re.compile(r"^attrition: one-time password: (\S+)$", re.MULTILINE)
-COMMANDS = ["up", "worker", "migrate", "createadmin", "demo", "export", "reference"]
+COMMANDS = ["up", "worker", "migrate", "createadmin", "demo", "export", "count", "reference"]
 
 
 def environ_for(data_dir: Path, **env: str) -> dict[str, str]:
@@ -154,6 +154,9 @@ def test_it_reports_a_missing_schema_in_one_line(tmp_path: Path) -> None:
         (["createadmin", "--username", "two words"], "username 'two words' is not valid"),
         (["export", "--output", "/no/such/dir/losses.csv"], "does not exist"),
         (["nonsense"], "No such command 'nonsense'"),
+        (["count", "nowhere-2021"], "no conflict 'nowhere-2021'"),
+        (["count", "x", "--fate", "sunk"], "Invalid value for '--fate'"),
+        (["count", "x", "--as-of", "yesterday"], "Invalid value for '--as-of'"),
     ],
 )
 def test_it_refuses_bad_input_in_one_line(migrated: Path, args: list[str], message: str) -> None:
@@ -375,3 +378,29 @@ def test_it_stops_everything_when_the_worker_dies(tmp_path: Path, run_up: list[R
     assert status == 1
     assert "attrition: the job worker was killed by SIGKILL: stopping everything" in running.output
     assert not alive(web)
+
+
+def test_it_counts_by_the_rule_given(db: None) -> None:
+    from tests.ledger import ledger_small
+
+    ledger = ledger_small()
+    ledger.loss(fates=["captured"])
+    ledger.loss(model=ledger.ranger, fates=["destroyed"])
+    ledger.loss(side=ledger.taliban, fates=["destroyed"])
+    runner = CliRunner()
+
+    everything = runner.invoke(cli, ["count", "test-war"])
+    trucks = runner.invoke(
+        cli, ["count", "test-war", "--side", "andsf", "--category", "test-trucks"]
+    )
+    unknown = runner.invoke(cli, ["count", "test-war", "--category", "boats"])
+
+    assert everything.exit_code == 0, everything.output
+    assert everything.output.splitlines() == [
+        "Afghan forces: 2, of which destroyed: 1, damaged: 0, abandoned: 0, captured: 1",
+        "Taliban: 1, of which destroyed: 1, damaged: 0, abandoned: 0, captured: 0",
+        "total: 3",
+    ]
+    assert trucks.output.splitlines()[-1] == "total: 1"
+    assert unknown.exit_code == 2
+    assert "unknown category 'boats'" in unknown.output

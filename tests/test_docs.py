@@ -64,6 +64,12 @@ def test_it_documents_the_command_and_its_options(path: str, command: click.Comm
     sections = cli_sections()
     assert path in sections, f"docs/cli.md has no section `## \\`{path}\\``"
     for param in command.params:
+        if isinstance(param, click.Argument):
+            assert re.search(rf"`{re.escape(param.human_readable_name)}[ `]", sections[path]), (
+                f"docs/cli.md does not document the argument {param.human_readable_name} "
+                f"of `{path}`"
+            )
+            continue
         names = [*param.opts, *param.secondary_opts]
         for option in names:
             assert re.search(rf"`{re.escape(option)}[ `]", sections[path]), (

@@ -314,6 +314,9 @@ def up(ctx: click.Context, bind: str, no_demo: bool) -> None:
         counts = demo_load()
         say(f"sample records loaded: {counts_text(counts)} (remove with `{PROG} demo --remove`)")
     admin_ensure(base_url=base_url)
+    from attrition.jobs import enqueue
+
+    enqueue("losses.snapshot")  # the open-data downloads are ready soon after start
     connections.close_all()  # the children open their own
 
     env = {**os.environ, "ATTRITION_DATA_DIR": str(settings.DATA_DIR)}
@@ -355,15 +358,16 @@ def worker(workers: int | None) -> None:
     is on Redis or PostgreSQL. SIGTERM lets running jobs finish first; SIGINT stops at once.
     """
     from django.conf import settings
-    from django.utils.module_loading import autodiscover_modules
     from huey.contrib.djhuey import HUEY
+
+    from attrition.jobs import discover
 
     if HUEY.immediate:
         raise CliError(
             "ATTRITION_QUEUE_IMMEDIATE is on: jobs run where they are enqueued, "
             "so there is nothing for a worker to do"
         )
-    autodiscover_modules("tasks")
+    discover()
     threads = workers or settings.WORKERS
     consumer = HUEY.create_consumer(
         workers=threads,
@@ -455,6 +459,74 @@ def export(fmt: Literal["csv", "json"], output: Path | None, include_all: bool) 
         Path(temp_name).unlink(missing_ok=True)
         raise
     say(f"exported {count} losses to {output}", err=True)
+
+
+@cli.command()
+@click.argument("conflict")
+@click.option("--side", "sides", multiple=True, help="Slug of a side that lost (repeatable).")
+@click.option(
+    "--category", "categories_in", multiple=True, help="Category slug to include (repeatable)."
+)
+@click.option(
+    "--exclude-category",
+    "categories_out",
+    multiple=True,
+    help="Category slug to leave out (repeatable).",
+)
+@click.option(
+    "--fate",
+    "fates",
+    multiple=True,
+    type=click.Choice(["destroyed", "damaged", "abandoned", "captured"]),
+    help="Headline fate to include (repeatable).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Count the ledger as it stood at this UTC date or time.",
+)
+def count(
+    conflict: str,
+    sides: tuple[str, ...],
+    categories_in: tuple[str, ...],
+    categories_out: tuple[str, ...],
+    fates: tuple[str, ...],
+    as_of: Any,
+) -> None:
+    """Print the documented count of a conflict's losses, by side and fate, under a rule."""
+    import datetime as dt
+
+    from attrition.catalog.models import Conflict, Side
+    from attrition.losses.selectors import FateCounts
+    from attrition.losses.tally import TallyRule, tally_count
+
+    found = Conflict.objects.filter(slug=conflict).first()
+    if found is None:
+        known = ", ".join(Conflict.objects.values_list("slug", flat=True)) or "none"
+        raise CliError(f"no conflict {conflict!r} (known: {known})")
+    rule = TallyRule.parse(
+        {
+            "sides": list(sides),
+            "categories_in": list(categories_in),
+            "categories_out": list(categories_out),
+            "fates": list(fates),
+        }
+    )
+    when = as_of.replace(tzinfo=dt.UTC) if as_of is not None else None
+    result = tally_count(conflict=found, rule=rule, as_of=when)
+    for side in Side.objects.filter(conflict=found):
+        by_fate = {
+            fate: n for (side_id, fate), n in result.by_side_fate.items() if side_id == side.pk
+        }
+        counts = FateCounts(
+            total=result.by_side.get(side.pk, 0),
+            fates=[(fate, by_fate.get(fate, 0)) for fate, _ in result.fates_in_order()],
+        )
+        click.echo(counts.sentence(side.short_name))
+    stamp = f" as of {when:%Y-%m-%d %H:%M}Z" if when else ""
+    click.echo(f"total: {result.total}{stamp}")
 
 
 @cli.command()

@@ -179,7 +179,7 @@ QUEUE_IMMEDIATE = declare(
 WORKERS = declare(
     "ATTRITION_WORKERS",
     "2",
-    "Job worker threads started beside the web server by `attrition up`.",
+    "Threads of each job worker (`attrition worker`, and the one `attrition up` starts).",
     parse_positive_int,
 )
 WEB_WORKERS = declare(

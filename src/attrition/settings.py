@@ -60,6 +60,8 @@ def database_settings(url: str, *, data_dir: Path) -> dict[str, Any]:
         db["ENGINE"] = "django.db.backends.postgresql"
         db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not hold them too
         db["OPTIONS"] = {
+            # JIT compilation costs more than it saves on the ledger's short aggregate queries.
+            "options": "-c jit=off",
             "pool": {"min_size": 1, "max_size": config.DB_POOL_MAX.read(), "timeout": 10},
         }
     db["ATOMIC_REQUESTS"] = False
