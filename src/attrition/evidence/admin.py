@@ -1,0 +1,260 @@
+"""Admin for evidence (versioned, soft-deleted) and its captures and custody (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat, truncatechars
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+
+from attrition.admin_base import (
+    ALL_ROLES,
+    VIA,
+    DeletedFilter,
+    ReadOnlyAdmin,
+    ServiceAdmin,
+    ServiceForm,
+    SoftDeleteAdmin,
+    admin_link,
+    history_register,
+)
+from attrition.errors import InvalidInput
+from attrition.evidence.models import (
+    Capture,
+    CustodyRecord,
+    Evidence,
+    FrameHash,
+    LivenessCheck,
+    Platform,
+)
+from attrition.evidence.services import evidence_create, url_canonical
+
+ADD_FIELDS = ("url", "platform", "channel", "title", "description", "posted_at")
+CHANGE_FIELDS = (
+    "canonical_url",
+    "original_url",
+    "platform",
+    "channel",
+    "title",
+    "description",
+    ("posted_at", "posted_at_precision"),
+    "change_reason",
+    ("added_by", "created_at"),
+    "updated_at",
+    "deleted_at",
+    "is_sample",
+    "custody_table",
+    "liveness_table",
+    "history_table",
+)
+
+
+class EvidenceForm(ServiceForm):
+    """Adds evidence through evidence_create (one record per canonical URL); edits are versioned."""
+
+    url = forms.CharField(
+        label="URL",
+        max_length=2000,
+        required=False,
+        widget=forms.URLInput(attrs={"size": 90}),
+        help_text="The post or page; it is kept once, under its canonical form.",
+    )
+
+    class Meta:
+        model = Evidence
+        # The admin sets the fields it shows; URLs are read-only once evidence exists.
+        fields = ["platform", "channel", "title", "description", "posted_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        platform = self.fields.get("platform")
+        if self.instance.pk is None and isinstance(platform, forms.ChoiceField):
+            platform.required = False
+            platform.choices = [("", "(from the URL)"), *Platform.choices]
+            self.initial["platform"] = ""
+            self.fields["url"].required = True
+
+    def clean_url(self) -> str:
+        url = str(self.cleaned_data.get("url") or "")
+        if self.instance.pk is not None:
+            return url
+        try:
+            canonical = url_canonical(url)
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from None
+        existing = Evidence.objects.filter(canonical_url=canonical).first()
+        if existing is not None:
+            raise forms.ValidationError(f"This URL is already evidence #{existing.pk}: {canonical}")
+        return url
+
+    def commit(self) -> Evidence | None:
+        if self.instance.pk is not None:
+            return None
+        data = self.cleaned_data
+        return evidence_create(
+            url=data["url"],
+            by=self.user,
+            platform=data.get("platform") or None,
+            channel=data.get("channel", ""),
+            title=data.get("title", ""),
+            description=data.get("description", ""),
+            posted_at=data.get("posted_at"),
+            via=VIA,
+        )
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(SoftDeleteAdmin[Evidence], ServiceAdmin[Evidence]):
+    form = EvidenceForm
+    edit_roles = ALL_ROLES
+    list_display = (
+        "id",
+        "short_url",
+        "platform",
+        "channel",
+        "title",
+        "posted_at",
+        "added_by",
+        "is_deleted",
+    )
+    list_display_links = ("id", "short_url")
+    list_filter = (DeletedFilter, "platform", "is_sample", "posted_at_precision")
+    list_select_related = ("added_by",)
+    search_fields = ("id__exact", "canonical_url", "original_url", "title", "channel")
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "canonical_url",
+        "original_url",
+        "added_by",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "is_sample",
+        "custody_table",
+        "liveness_table",
+        "history_table",
+    )
+
+    def get_fields(self, request: HttpRequest, obj: Evidence | None = None) -> Any:
+        return ADD_FIELDS if obj is None else CHANGE_FIELDS
+
+    @admin.display(description="URL", ordering="canonical_url")
+    def short_url(self, obj: Evidence) -> str:
+        return truncatechars(obj.url or f"upload #{obj.pk}", 70)
+
+    @admin.display(description="captures (custody)")
+    def custody_table(self, obj: Evidence) -> str:
+        records = obj.custody.select_related("capture", "collected_by")
+        return (
+            format_html_join(
+                SafeString("<br>"),
+                "{} — {} by {} at {}, HTTP {}",
+                (
+                    (
+                        admin_link(r.capture),
+                        r.get_method_display(),
+                        r.collected_by or "the pipeline",
+                        r.collected_at,
+                        r.http_status or "—",
+                    )
+                    for r in records
+                ),
+            )
+            or "—"
+        )
+
+    @admin.display(description="liveness checks (latest 10)")
+    def liveness_table(self, obj: Evidence) -> str:
+        checks = obj.liveness.order_by("-checked_at")[:10]
+        return (
+            format_html_join(
+                SafeString("<br>"),
+                "{}: {} {}",
+                ((c.checked_at, c.get_result_display(), c.detail) for c in checks),
+            )
+            or "—"
+        )
+
+
+@admin.register(Capture)
+class CaptureAdmin(ReadOnlyAdmin[Capture]):
+    list_display = (
+        "short_sha",
+        "kind",
+        "mime",
+        "size",
+        "dimensions",
+        "duration_s",
+        "pdq_quality",
+        "is_sample",
+        "created_at",
+    )
+    list_filter = ("kind", "is_sample")
+    search_fields = ("^sha256", "^pdq", "mime", "storage_key")
+    date_hierarchy = "created_at"
+    readonly_fields = ("custody_table",)
+
+    @admin.display(description="SHA-256", ordering="sha256")
+    def short_sha(self, obj: Capture) -> str:
+        return obj.sha256[:16]
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, obj: Capture) -> str:
+        return filesizeformat(obj.size_bytes)
+
+    @admin.display(description="pixels")
+    def dimensions(self, obj: Capture) -> str:
+        return f"{obj.width}x{obj.height}" if obj.width and obj.height else "—"
+
+    @admin.display(description="collected for")
+    def custody_table(self, obj: Capture) -> str:
+        records = obj.custody.select_related("evidence")
+        return (
+            format_html_join(
+                SafeString("<br>"),
+                "{} at {}",
+                ((admin_link(r.evidence), r.collected_at) for r in records),
+            )
+            or "—"
+        )
+
+
+@admin.register(FrameHash)
+class FrameHashAdmin(ReadOnlyAdmin[FrameHash]):
+    list_display = ("capture", "t_ms", "is_keyframe", "pdq_quality")
+    list_filter = ("is_keyframe",)
+    list_select_related = ("capture",)
+    search_fields = ("^capture__sha256", "^pdq")
+
+
+@admin.register(CustodyRecord)
+class CustodyRecordAdmin(ReadOnlyAdmin[CustodyRecord]):
+    list_display = (
+        "id",
+        "capture",
+        "evidence",
+        "method",
+        "collected_at",
+        "collected_by",
+        "http_status",
+    )
+    list_filter = ("method",)
+    list_select_related = ("capture", "evidence", "collected_by")
+    search_fields = ("^capture__sha256", "evidence__canonical_url", "source_url")
+    date_hierarchy = "collected_at"
+
+
+@admin.register(LivenessCheck)
+class LivenessCheckAdmin(ReadOnlyAdmin[LivenessCheck]):
+    list_display = ("evidence", "checked_at", "result", "http_status")
+    list_filter = ("result",)
+    list_select_related = ("evidence",)
+    search_fields = ("evidence__canonical_url",)
+    date_hierarchy = "checked_at"
+
+
+history_register(Evidence)
