@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from django.test import Client
 
     from attrition.accounts.models import User
+    from tests.ledger import Ledger
 
 
 def on_postgres() -> bool:
@@ -134,3 +135,11 @@ def contributor_client(contributor: User) -> Client:
 def anon_client(db: None) -> Client:
     """Return a client for an anonymous reader."""
     return client_for(None)
+
+
+@pytest.fixture
+def ledger(db: None) -> Ledger:
+    """Return a small real ledger: a conflict, two sides, two categories, three models."""
+    from tests.ledger import ledger_small
+
+    return ledger_small()

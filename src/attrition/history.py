@@ -88,6 +88,11 @@ def version_model(
     for field in meta.concrete_fields:
         if field.primary_key:
             continue
+        if field.name in attrs:
+            raise ValueError(
+                f"{model.__name__}.{field.name} has the name of a column of its version table: "
+                "rename the field"
+            )
         attrs[field.name] = _copy_field(model, field)
     attrs.update(extra or {})
     attrs["Meta"] = type(

@@ -21,7 +21,7 @@ from attrition.losses.choices import ReviewStatus
 from attrition.losses.models import Depiction, Loss, Tally
 from attrition.losses.services import depiction_create
 from attrition.territory.models import AdminUnit, AdminUnitAlias, BoundarySet, ControlRecord
-from tests.ledger import Ledger, ledger_small
+from tests.ledger import Ledger
 
 SQUARE = {"type": "Polygon", "coordinates": [[[70, 34], [71, 34], [71, 35], [70, 35], [70, 34]]]}
 
@@ -118,23 +118,19 @@ def world_make(ledger: Ledger, *, by: User) -> World:
     tally = _versioned(
         Tally.objects.create(conflict=ledger.conflict, slug="all", name="All", rule={}), by
     )
-    # Not versioned here: ControlRecord.valid_from shadows the version table's own valid_from,
-    # so history.record_version() cannot write its versions (see test_control_record_versions).
-    control = ControlRecord.objects.create(
-        unit=district,
-        conflict=ledger.conflict,
-        status="insurgent",
-        controlling_side=ledger.taliban,
-        valid_from=dt.date(2021, 7, 1),
-        created_by=by,
+    control = _versioned(
+        ControlRecord.objects.create(
+            unit=district,
+            conflict=ledger.conflict,
+            status="insurgent",
+            controlling_side=ledger.taliban,
+            since=dt.date(2021, 7, 1),
+            created_by=by,
+        ),
+        by,
     )
     loss.refresh_from_db()
     return World(ledger, loss, evidence, capture, depiction, district, claim, tally, control)
-
-
-@pytest.fixture
-def ledger(db: None) -> Ledger:
-    return ledger_small()
 
 
 @pytest.fixture

@@ -224,13 +224,14 @@ def test_a_claim_saved_in_the_admin_records_who_made_it(
     assert (version.change_kind, version.changed_by) == (ChangeKind.CREATE, contributor)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="ControlRecord.valid_from shadows the version table's valid_from (history.py)",
-)
 def test_control_record_versions(world: World, admin_client: Client) -> None:
+    from attrition.territory.models import ControlRecordVersion
+
     admin_client.post(admin_url(ControlRecord, "changelist"), action("send_back", world.control))
+
+    versions = ControlRecordVersion._default_manager.filter(record=world.control)
+    assert versions.count() == 2
+    assert versions.latest("version").since == world.control.since
 
 
 @pytest.mark.parametrize(

@@ -141,7 +141,7 @@ class ControlRecordAdmin(ReviewAdmin[ControlRecord]):
         "unit_name",
         "status",
         "side_name",
-        "valid_from",
+        "since",
         "last_confirmed",
         "confidence",
         "review_status",
@@ -158,7 +158,7 @@ class ControlRecordAdmin(ReviewAdmin[ControlRecord]):
     list_select_related = ("unit", "controlling_side")
     search_fields = ("unit__name", "unit__code", "note")
     autocomplete_fields = ("unit", "controlling_side", "evidence")
-    date_hierarchy = "valid_from"
+    date_hierarchy = "since"
     readonly_fields = (
         "is_sample",
         "created_by",

@@ -110,7 +110,7 @@ class ControlRecord(models.Model):
     controlling_side = models.ForeignKey(
         "catalog.Side", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    valid_from = models.DateField()
+    since = models.DateField(help_text="Date from which this status held.")
     last_confirmed = models.DateField(null=True, blank=True)
     confidence = models.CharField(
         max_length=8,
@@ -131,7 +131,7 @@ class ControlRecord(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["unit_id", "-valid_from"]
+        ordering = ["unit_id", "-since"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=ControlStatus.values), name="territory_control_status_valid"
@@ -141,14 +141,13 @@ class ControlRecord(models.Model):
                 name="territory_control_review_valid",
             ),
             models.CheckConstraint(
-                condition=Q(last_confirmed__isnull=True)
-                | Q(last_confirmed__gte=models.F("valid_from")),
+                condition=Q(last_confirmed__isnull=True) | Q(last_confirmed__gte=models.F("since")),
                 name="territory_control_confirmed_after_start",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.unit}: {self.get_status_display()} from {self.valid_from}"
+        return f"{self.unit}: {self.get_status_display()} from {self.since}"
 
 
 ControlRecordVersion = history.version_model(ControlRecord)
