@@ -149,3 +149,24 @@ def test_the_merge_guard_comes_back_after_a_table_rebuild(ledger: Ledger) -> Non
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Loss.objects.filter(pk=ledger.loss().pk).update(status=ReviewStatus.MERGED, merged_into=a)
+
+
+def test_a_deleted_loss_can_be_restored_and_both_steps_are_on_record(ledger: Ledger) -> None:
+    from attrition.losses.services import loss_delete, loss_restore
+    from attrition.losses.tally import tally_count
+
+    loss = ledger.loss()
+    loss_delete(loss=loss, reason="looked like a duplicate")
+    assert tally_count(conflict=ledger.conflict).total == 0
+
+    loss_restore(loss=loss, reason="it was not")
+
+    assert tally_count(conflict=ledger.conflict).total == 1
+    kinds = list(
+        LossVersion.objects.filter(record=loss)
+        .order_by("version")
+        .values_list("change_kind", flat=True)
+    )
+    assert kinds == [ChangeKind.CREATE, ChangeKind.DELETE, ChangeKind.RESTORE]
+    with pytest.raises(InvalidInput, match="not deleted"):
+        loss_restore(loss=loss)

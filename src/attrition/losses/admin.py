@@ -14,7 +14,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
-from attrition import history
 from attrition.admin_base import (
     ADMINS,
     ALL_ROLES,
@@ -34,7 +33,6 @@ from attrition.admin_base import (
     record_link,
 )
 from attrition.errors import AttritionError, InvalidInput
-from attrition.history import ChangeKind
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.fates import fates_parse
 from attrition.losses.models import Depiction, Loss, Tag, Tally
@@ -44,6 +42,7 @@ from attrition.losses.services import (
     loss_create,
     loss_delete,
     loss_merge,
+    loss_restore,
     loss_set_status,
     loss_update,
 )
@@ -199,21 +198,6 @@ class LossForm(ServiceForm):
         return loss
 
 
-def _restore_loss(loss: Loss, *, by: Any) -> None:
-    # losses.services has no loss_restore yet; this mirrors loss_delete, tag names included.
-    current = Loss.objects.select_for_update().get(pk=loss.pk)
-    current.deleted_at = None
-    current.revision += 1
-    current.save(update_fields=["deleted_at", "revision", "updated_at"])
-    history.record_version(
-        current,
-        by=by,
-        kind=ChangeKind.RESTORE,
-        via=VIA,
-        extra={"tag_names": sorted(current.tags.values_list("name", flat=True))},
-    )
-
-
 @admin.register(Loss)
 class LossAdmin(ReviewAdmin[Loss], ServiceAdmin[Loss]):
     form = LossForm
@@ -361,7 +345,7 @@ class LossAdmin(ReviewAdmin[Loss], ServiceAdmin[Loss]):
         loss_delete(loss=obj, by=request.user, reason=reason, via=VIA)
 
     def restore_one(self, request: HttpRequest, obj: Loss) -> None:
-        _restore_loss(obj, by=request.user)
+        loss_restore(loss=obj, by=request.user, via=VIA)
 
     @admin.action(description="Merge two duplicates (the older stays)", permissions=["merge"])
     def merge(self, request: HttpRequest, queryset: QuerySet[Loss]) -> HttpResponse | None:

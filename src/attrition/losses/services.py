@@ -280,6 +280,19 @@ def loss_delete(*, loss: Loss, by: Any = None, reason: str, via: str = "") -> Lo
     return current
 
 
+def loss_restore(*, loss: Loss, by: Any = None, reason: str = "", via: str = "") -> Loss:
+    """Undo a soft deletion: the loss is counted and shown again, and the restore is recorded."""
+    with transaction.atomic():
+        current = _locked(loss, revision=None)
+        if current.deleted_at is None:
+            raise InvalidInput(f"loss #{current.pk} is not deleted")
+        current.deleted_at = None
+        current.revision += 1
+        current.save(update_fields=["deleted_at", "revision", "updated_at"])
+        _version(current, by=by, kind=ChangeKind.RESTORE, reason=reason, via=via)
+    return current
+
+
 def depiction_create(
     *,
     loss: Loss,
