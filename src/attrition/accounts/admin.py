@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 
 from attrition.accounts.models import User
-from attrition.admin_base import ADMINS, RoleAdmin
+from attrition.admin_base.roles import ADMINS, RoleAdmin
 
 # Roles decide what people may do (see attrition.admin_base), so groups would only mislead.
 if admin.site.is_registered(Group):

@@ -9,14 +9,9 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from attrition.admin_base import (
-    ADMINS,
-    REVIEWERS,
-    RoleInline,
-    TaxonomyAdmin,
-    VersionedAdmin,
-    history_register,
-)
+from attrition.admin_base.history import history_register
+from attrition.admin_base.roles import ADMINS, REVIEWERS, RoleInline, TaxonomyAdmin
+from attrition.admin_base.versioned import VersionedAdmin
 from attrition.catalog.models import (
     Category,
     CategoryMapping,

@@ -7,7 +7,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 
-from attrition.admin_base import ALL_ROLES, DeletedFilter, EditorForm, ReviewAdmin, history_register
+from attrition.admin_base.actions import ReviewAdmin
+from attrition.admin_base.filters import DeletedFilter
+from attrition.admin_base.forms import EditorForm
+from attrition.admin_base.history import history_register
+from attrition.admin_base.roles import ALL_ROLES
 from attrition.claims.models import Claim
 from attrition.errors import InvalidInput
 from attrition.losses.tally import TallyRule

@@ -11,17 +11,13 @@ from django.template.defaultfilters import filesizeformat, truncatechars
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
-from attrition.admin_base import (
-    ALL_ROLES,
-    VIA,
-    DeletedFilter,
-    ReadOnlyAdmin,
-    ServiceAdmin,
-    ServiceForm,
-    SoftDeleteAdmin,
-    admin_link,
-    history_register,
-)
+from attrition.admin_base.actions import SoftDeleteAdmin
+from attrition.admin_base.filters import DeletedFilter
+from attrition.admin_base.forms import ServiceForm
+from attrition.admin_base.history import history_register
+from attrition.admin_base.links import admin_link
+from attrition.admin_base.roles import ALL_ROLES, ReadOnlyAdmin
+from attrition.admin_base.versioned import VIA, ServiceAdmin
 from attrition.errors import InvalidInput
 from attrition.evidence.models import (
     Capture,

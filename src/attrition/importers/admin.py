@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.template.defaultfilters import truncatechars
 from django.utils.safestring import SafeString
 
-from attrition.admin_base import ReadOnlyAdmin, record_link
+from attrition.admin_base.links import record_link
+from attrition.admin_base.roles import ReadOnlyAdmin
 from attrition.importers.models import SourceRecord
 from attrition.losses.models import Loss
 

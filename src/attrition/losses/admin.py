@@ -14,24 +14,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
-from attrition.admin_base import (
-    ADMINS,
-    ALL_ROLES,
-    REVIEWERS,
-    VIA,
-    DeletedFilter,
-    EditorForm,
-    ReviewAdmin,
-    RoleAdmin,
-    ServiceAdmin,
-    ServiceForm,
-    SideFilter,
-    SoftDeleteAdmin,
-    admin_link,
-    history_register,
-    reason_asked,
-    record_link,
-)
+from attrition.admin_base.actions import ReviewAdmin, SoftDeleteAdmin, reason_asked
+from attrition.admin_base.filters import DeletedFilter, SideFilter
+from attrition.admin_base.forms import EditorForm, ServiceForm
+from attrition.admin_base.history import history_register
+from attrition.admin_base.links import admin_link, record_link
+from attrition.admin_base.roles import ADMINS, ALL_ROLES, REVIEWERS, RoleAdmin
+from attrition.admin_base.versioned import VIA, ServiceAdmin
 from attrition.errors import AttritionError, InvalidInput
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.fates import fates_parse

@@ -11,14 +11,10 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from attrition.admin_base import (
-    ALL_ROLES,
-    DeletedFilter,
-    ReviewAdmin,
-    SideFilter,
-    TaxonomyAdmin,
-    history_register,
-)
+from attrition.admin_base.actions import ReviewAdmin
+from attrition.admin_base.filters import DeletedFilter, SideFilter
+from attrition.admin_base.history import history_register
+from attrition.admin_base.roles import ALL_ROLES, TaxonomyAdmin
 from attrition.catalog.services import alias_normalize
 from attrition.territory.models import AdminUnit, AdminUnitAlias, BoundarySet, ControlRecord
 

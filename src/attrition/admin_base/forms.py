@@ -1,0 +1,89 @@
+"""Editor forms, and service-backed forms whose service refusals show as form errors."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.db import IntegrityError, models, transaction
+
+from attrition.accounts.models import Role
+from attrition.errors import AttritionError, StaleEdit
+from attrition.losses.choices import ReviewStatus
+
+# Statuses anyone who may edit can pick on a form; verifying and rejecting are review actions.
+FORM_STATUSES = (ReviewStatus.DRAFT, ReviewStatus.SUBMITTED)
+
+
+class EditorForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A model form that knows its user and restricts review statuses to what a form may set."""
+
+    user: ClassVar[Any] = None
+    role: ClassVar[str | None] = None
+    status_field: ClassVar[str] = ""
+    change_reason = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Why (kept in the history)",
+        widget=forms.TextInput(attrs={"size": 80}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get(self.status_field)
+        if isinstance(field, forms.ChoiceField):
+            field.choices = status_choices(
+                current=getattr(self.instance, self.status_field, None), role=self.role
+            )
+
+
+def status_choices(*, current: str | None, role: str | None) -> list[tuple[str, str]]:
+    """Return the statuses a form offers: draft/submitted (any status but merged for admins)."""
+    allowed = set(ReviewStatus.values) - {ReviewStatus.MERGED}
+    if role != Role.ADMIN:
+        allowed = set(FORM_STATUSES)
+    if current:
+        allowed.add(current)
+    return [(value, label) for value, label in ReviewStatus.choices if value in allowed]
+
+
+class ServiceForm(EditorForm):
+    """A form whose last validation step is the service call, so a refusal is a form error.
+
+    `commit()` writes through a service and returns the saved record, or returns None to leave the
+    save to the admin (a versioned save). It runs inside the admin's transaction, in a savepoint,
+    so a refusal saves nothing.
+    """
+
+    # Service error detail keys that name a differently named form field.
+    service_fields: ClassVar[dict[str, str]] = {}
+    saved: models.Model | None = None
+
+    def commit(self) -> models.Model | None:
+        """Write the record through its service; return it (or None for a plain versioned save)."""
+        return None
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self.is_bound or self.errors:
+            return
+        try:
+            with transaction.atomic():
+                self.saved = self.commit()
+        except StaleEdit as exc:
+            self.add_error(None, exc.message)
+        except AttritionError as exc:
+            self._add_service_error(exc)
+        except IntegrityError as exc:
+            self.add_error(None, f"The database refused the change: {exc}")
+
+    def _add_service_error(self, exc: AttritionError) -> None:
+        placed = False
+        for key, value in exc.details.items():
+            name = self.service_fields.get(key, key)
+            if name in self.fields:
+                messages_ = value if isinstance(value, list) else [exc.message]
+                self.add_error(name, [str(m) for m in messages_])
+                placed = True
+        if not placed:
+            self.add_error(None, exc.message)
