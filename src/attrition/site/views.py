@@ -31,7 +31,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def conflict_page(request: HttpRequest, slug: str) -> HttpResponse:
     """Show a conflict's ledger in the form trackers use, computed from verified losses."""
-    conflict = get_object_or_404(Conflict, slug=slug, is_public=True)
+    conflict = get_object_or_404(
+        Conflict.objects.select_related("boundary_set"), slug=slug, is_public=True
+    )
     ledger = conflict_ledger(conflict=conflict)
     return render(request, "site/conflict.html", {"conflict": conflict, "ledger": ledger})
 
@@ -42,6 +44,7 @@ def loss_page(request: HttpRequest, pk: int) -> HttpResponse:
     loss = get_object_or_404(
         Loss.objects.select_related(
             "conflict",
+            "conflict__boundary_set",
             "side",
             "model",
             "model__category",
