@@ -139,3 +139,16 @@ def test_the_conflict_page_costs_the_same_queries_for_1_or_30_losses(
         ledger.loss(model=[ledger.t55, ledger.ranger][n % 2], evidence=[ledger.evidence(n)])
     with django_assert_max_num_queries(len(few.captured_queries)):
         reader.get(f"/c/{ledger.conflict.slug}/")
+
+
+def test_pages_credit_the_boundaries_their_places_come_from(ledger: Ledger, reader: Client) -> None:
+    from attrition.territory.models import BoundarySet
+
+    ledger.conflict.boundary_set = BoundarySet.objects.create(
+        slug="b", name="B", source="s", attribution="Boundaries by Someone", licence="CC BY 4.0"
+    )
+    ledger.conflict.save()
+    loss = ledger.loss()
+
+    for url in (f"/c/{ledger.conflict.slug}/", f"/losses/{loss.pk}/"):
+        assert "Places: Boundaries by Someone (CC BY 4.0)." in reader.get(url).content.decode()
