@@ -1,7 +1,12 @@
 """URL map: the admin, the public site."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+
+admin.site.site_header = f"{settings.SITE_NAME}: editors"
+admin.site.site_title = f"{settings.SITE_NAME} editors"
+admin.site.index_title = "The ledger"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -107,3 +107,8 @@ def test_a_version_page_shows_the_diff_from_the_previous_version(
     assert "T-62 (test)" in html
     assert "T-55 (test)" in html
     assert "→" in html
+
+
+def test_the_admin_carries_the_instance_name(admin_client: Client) -> None:
+    html = admin_client.get("/admin/").content.decode()
+    assert "attrition: editors" in html
