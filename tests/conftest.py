@@ -10,7 +10,9 @@ import atexit
 import os
 import shutil
 import tempfile
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import django
 import pytest
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
     from attrition.accounts.models import User
     from tests.ledger import Ledger
+    from tests.loopback import Loopback
 
 
 def on_postgres() -> bool:
@@ -143,3 +146,32 @@ def ledger(db: None) -> Ledger:
     from tests.ledger import ledger_small
 
     return ledger_small()
+
+
+# A size limit small enough for tests to exceed cheaply.
+TEST_FETCH_MAX_BYTES = 200_000
+
+
+@pytest.fixture
+def media_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Loopback]:
+    """Return a real HTTP server on loopback, which captures may fetch from (and only it)."""
+    from tests.loopback import loopback_server
+
+    monkeypatch.setenv("ATTRITION_FETCH_ALLOW", "127.0.0.0/8")
+    monkeypatch.setenv("ATTRITION_FETCH_MAX_BYTES", str(TEST_FETCH_MAX_BYTES))
+    with loopback_server(TEST_FETCH_MAX_BYTES) as server:
+        yield server
+
+
+@pytest.fixture
+def capture_storage(settings: Any, tmp_path: Path) -> Path:
+    """Point the default storage at a private directory; return it."""
+    root = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+    }
+    return root

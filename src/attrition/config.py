@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -75,6 +76,19 @@ def parse_positive_int(name: str, raw: str) -> int:
 
 def parse_list(name: str, raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def parse_networks(name: str, raw: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for part in parse_list(name, raw):
+        try:
+            networks.append(ipaddress.ip_network(part))
+        except ValueError as exc:
+            raise SettingError(
+                f"{name}={raw!r}: {part!r} is not a network in CIDR form such as "
+                f"127.0.0.0/8 or ::1/128 ({exc})"
+            ) from None
+    return networks
 
 
 def parse_path(name: str, raw: str) -> Path:
@@ -193,4 +207,25 @@ LOG_LEVEL = declare(
     "INFO",
     "Logging level: DEBUG, INFO, WARNING or ERROR.",
     parse_str,
+)
+FETCH_ALLOW = declare(
+    "ATTRITION_FETCH_ALLOW",
+    "",
+    "Comma-separated networks (CIDR) that captures may fetch from although the guard refuses "
+    "private, loopback and other internal addresses; for tests against local servers. Cloud "
+    "metadata addresses stay refused.",
+    parse_networks,
+)
+FETCH_MAX_BYTES = declare(
+    "ATTRITION_FETCH_MAX_BYTES",
+    "500000000",
+    "Largest file a capture downloads over HTTP, in bytes (500 MB); larger ones are stopped.",
+    parse_positive_int,
+)
+FETCH_TIMEOUT_S = declare(
+    "ATTRITION_FETCH_TIMEOUT_S",
+    "600",
+    "Longest a capture's HTTP download may take in all, in seconds (connecting waits at most "
+    "10 s and each read 30 s).",
+    parse_positive_int,
 )

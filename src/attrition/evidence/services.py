@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from django.db import transaction
 
 from attrition import history
 from attrition.errors import InvalidInput
+from attrition.evidence import urls
 from attrition.evidence.models import Evidence, Platform
 from attrition.history import ChangeKind
 
@@ -48,11 +49,8 @@ def url_check(url: str) -> str:
 
 
 def url_canonical(url: str) -> str:
-    """Return the form of a URL under which evidence is kept once: lower-case host, no fragment."""
-    parts = urlsplit(url_check(url))
-    host = (parts.hostname or "").lower().rstrip(".")
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    """Return the form of a URL under which evidence is kept once (see `evidence.urls`)."""
+    return urls.url_canonical(url_check(url))
 
 
 def platform_for(url: str) -> str:

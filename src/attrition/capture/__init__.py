@@ -1,0 +1,1 @@
+"""The capture pipeline: canonicalise, guard, fetch, store and record evidence before it is gone."""

@@ -1,0 +1,56 @@
+"""Why a capture failed: each a clear, recorded error of the one application hierarchy."""
+
+from __future__ import annotations
+
+from attrition.errors import AttritionError
+
+
+class CaptureError(AttritionError):
+    """A capture step failed; the message says why, the details what was tried."""
+
+    code = "capture_failed"
+    status = 502
+
+
+class FetchRefused(CaptureError):
+    """The guard refused to fetch a URL: not http(s), or an internal address."""
+
+    code = "fetch_refused"
+    status = 400
+
+
+class FetchFailed(CaptureError):
+    """The source could not be downloaded (network error, bad status, bad response)."""
+
+    code = "fetch_failed"
+
+
+class SourceGone(FetchFailed):
+    """The source answered 404 Not Found or 410 Gone."""
+
+    code = "source_gone"
+
+
+class FetchTooLarge(FetchFailed):
+    """The file is larger than ATTRITION_FETCH_MAX_BYTES."""
+
+    code = "too_large"
+
+
+class FetchTimeout(FetchFailed):
+    """The source was too slow to connect, to answer or to finish."""
+
+    code = "timeout"
+
+
+class LengthMismatch(FetchFailed):
+    """The source sent more or fewer bytes than its Content-Length said."""
+
+    code = "length_mismatch"
+
+
+class StoreConflict(CaptureError):
+    """Storage holds an object under a SHA-256 whose size differs from the bytes at hand."""
+
+    code = "store_conflict"
+    status = 500

@@ -1,0 +1,33 @@
+"""The versions of the tools a capture used, as its custody record keeps them."""
+
+from __future__ import annotations
+
+import platform
+from functools import cache
+from importlib import metadata
+
+
+@cache
+def version_of(package: str) -> str:
+    """Return the installed version of a package."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:  # running from a tree that was never installed
+        return "unknown"
+
+
+def tool_versions() -> dict[str, str]:
+    """Return {tool: version} for attrition, its HTTP client and Python."""
+    return {
+        "attrition": version_of("attrition"),
+        "urllib3": version_of("urllib3"),
+        "python": platform.python_version(),
+    }
+
+
+def user_agent() -> str:
+    """Return the User-Agent that captures send."""
+    return (
+        f"attrition/{version_of('attrition')} "
+        f"(evidence archiver; python-urllib3/{version_of('urllib3')})"
+    )
