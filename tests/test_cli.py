@@ -25,7 +25,17 @@ from attrition.cli import cli
 
 ATTRITION = Path(sys.executable).with_name("attrition")
 PASSWORD_LINE = re.compile(r"^attrition: one-time password: (\S+)$", re.MULTILINE)
-COMMANDS = ["up", "worker", "migrate", "createadmin", "demo", "export", "count", "reference"]
+COMMANDS = [
+    "up",
+    "worker",
+    "migrate",
+    "createadmin",
+    "demo",
+    "export",
+    "count",
+    "reference",
+    "import",
+]
 
 
 def environ_for(data_dir: Path, **env: str) -> dict[str, str]:

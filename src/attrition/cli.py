@@ -537,6 +537,69 @@ def reference() -> None:
     say(f"reference data: {counts_text(reference_load(stdout=stdout_stream()))}")
 
 
+class ClickProgress:
+    """An import's progress as a click progress bar on standard error."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        """Show a bar of `total` steps."""
+        self.bar = click.progressbar(length=total, label=f"{PROG}: importing", file=sys.stderr)
+        self.bar.__enter__()
+
+    def advance(self, steps: int = 1) -> None:
+        """Move the bar on."""
+        if self.bar is not None:
+            self.bar.update(steps)
+
+    def finish(self) -> None:
+        """Close the bar (its line ends)."""
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@cli.command(name="import")
+@click.argument("kind", metavar="KIND")
+@click.argument("file", metavar="FILE")
+@click.option("--dry-run", is_flag=True, help="Report what the import would do; write nothing.")
+@click.option("--conflict", default=None, metavar="SLUG", help="Conflict to import into.")
+@click.option("--side", default=None, metavar="SLUG", help="Side that lost the items.")
+@click.option(
+    "--status",
+    type=click.Choice(["submitted", "verified"]),
+    default="submitted",
+    show_default=True,
+    help="Review status of the imported losses.",
+)
+def import_(
+    kind: str, file: str, dry_run: bool, conflict: str | None, side: str | None, status: str
+) -> None:
+    """Import a tracker's page or file (KIND: oryx_html), reporting what changed.
+
+    Every import is planned first; --dry-run stops there. Otherwise the plan is written in one
+    transaction: all of it or, on an error, nothing.
+    """
+    from attrition.importers.registry import ImportOptions, import_run, importer_get, source_read
+
+    importer_get(kind)
+    data = source_read(file)
+    progress = ClickProgress()
+    try:
+        report = import_run(
+            kind=kind,
+            data=data,
+            source_name=Path(file).name,
+            options=ImportOptions(conflict=conflict, side=side, status=status, dry_run=dry_run),
+            progress=progress,
+        )
+    finally:
+        progress.finish()
+    click.echo(report.text(), nl=False)
+    say(f"import: {counts_text(report.counts())}", err=True)
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,82 @@
+"""Benchmark the Oryx page importer on the four stored pages: parse, dry run, import, re-import.
+
+Usage: python bench/import_oryx.py [--pages russia,ukraine,aircraft,naval]
+Uses DATABASE_URL if set (PostgreSQL), otherwise a fresh SQLite file in a temporary data dir.
+Reads the pages from ../shared/data/borderlands_oryx_pages. Prints one line per page and step:
+page, step, items, seconds, items per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PAGES_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "borderlands_oryx_pages"
+
+
+def _setup() -> None:
+    if "ATTRITION_DATA_DIR" not in os.environ:
+        data_dir = tempfile.mkdtemp(prefix="attrition-bench-")
+        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+        os.environ["ATTRITION_DATA_DIR"] = data_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attrition.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from attrition.reference.load import reference_load
+
+    reference_load()
+
+
+def _line(page: str, step: str, items: int, seconds: float) -> None:
+    rate = items / seconds if seconds else 0.0
+    print(f"{page:<9} {step:<9} {items:>6} items {seconds:8.2f} s {rate:8.0f}/s", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", default="russia,ukraine,aircraft,naval")
+    args = parser.parse_args()
+    if not PAGES_DIR.is_dir():
+        print(f"the Oryx pages are not at {PAGES_DIR}", file=sys.stderr)
+        return 1
+    _setup()
+    from django.db import connection
+
+    from attrition.importers.oryx_html.parse import page_decode, page_items, page_parse
+    from attrition.importers.registry import ImportOptions, import_run, source_read
+
+    print(f"database: {connection.vendor}")
+    total = 0.0
+    for name in args.pages.split(","):
+        data = source_read(PAGES_DIR / f"{name}.html.gz")
+        started = time.perf_counter()
+        items, _ = page_items(page_parse(page_decode(data)))
+        _line(name, "parse", len(items), time.perf_counter() - started)
+        for step, dry_run in (("dry run", True), ("import", False), ("again", False)):
+            started = time.perf_counter()
+            report = import_run(
+                kind="oryx_html",
+                data=data,
+                source_name=name,
+                options=ImportOptions(dry_run=dry_run),
+            )
+            seconds = time.perf_counter() - started
+            total += seconds if step == "import" else 0.0
+            done = len(report.created) + len(report.updated) + len(report.unchanged)
+            _line(name, step, done, seconds)
+    print(f"all pages imported in {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
