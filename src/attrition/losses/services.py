@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -42,14 +42,35 @@ EDITABLE_FIELDS = frozenset(
 
 
 def _validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
+    """Check field values in Python; the table's constraints are checked by _save()."""
     try:
-        instance.full_clean(exclude=list(exclude))
+        # Django checks each constraint with a query of its own (7 on a loss); the database
+        # checks them all on save for free, and _save() turns a refusal into InvalidInput.
+        instance.full_clean(exclude=list(exclude), validate_constraints=False)
     except ValidationError as exc:
         details = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         summary = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in details.items())
         raise InvalidInput(
             f"{type(instance)._meta.verbose_name} is not valid: {summary}", details=details
         ) from None
+
+
+def _save(instance: models.Model, **kwargs: Any) -> None:
+    """Save in a savepoint; a constraint the database refuses becomes InvalidInput naming it."""
+    try:
+        with transaction.atomic():
+            instance.save(**kwargs)
+    except IntegrityError as exc:
+        text = str(exc)
+        meta = type(instance)._meta
+        for constraint in meta.constraints:
+            if constraint.name in text:
+                message = constraint.get_violation_error_message()
+                raise InvalidInput(
+                    f"{meta.verbose_name} is not valid: {message}",
+                    details={"constraint": constraint.name},
+                ) from None
+        raise InvalidInput(f"{meta.verbose_name} is not valid: {text}") from None
 
 
 def _check_loss_refs(loss: Loss) -> None:
@@ -126,7 +147,7 @@ def loss_create(
     _check_loss_refs(loss)
     _validate(loss)
     with transaction.atomic():
-        loss.save()
+        _save(loss)
         tag_objs = tags_ensure(tags)
         if tag_objs:
             loss.tags.set(tag_objs)
@@ -176,7 +197,7 @@ def loss_update(
         current.revision += 1
         _check_loss_refs(current)
         _validate(current)
-        current.save()
+        _save(current)
         if tags is not None:
             current.tags.set(tags_ensure(tags))
         _version(current, by=by, kind=ChangeKind.UPDATE, reason=reason, via=via)
@@ -326,6 +347,6 @@ def depiction_create(
     )
     _validate(depiction)
     with transaction.atomic():
-        depiction.save()
+        _save(depiction)
         history.record_version(depiction, by=by, kind=ChangeKind.CREATE, via=via)
     return depiction
