@@ -9,29 +9,17 @@ page, step, items, seconds, items per second.
 from __future__ import annotations
 
 import argparse
-import atexit
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from instance import instance_setup
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "borderlands_oryx_pages"
 
 
 def _setup() -> None:
-    if "ATTRITION_DATA_DIR" not in os.environ:
-        data_dir = tempfile.mkdtemp(prefix="attrition-bench-")
-        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
-        os.environ["ATTRITION_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attrition.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    instance_setup()
     from attrition.reference.load import reference_load
 
     reference_load()

@@ -8,31 +8,19 @@ Prints one line per measurement: name, rows, median and worst of K runs in milli
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as dt
-import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
+from instance import instance_setup
+
 
 def _setup() -> None:
-    if "ATTRITION_DATA_DIR" not in os.environ:
-        data_dir = tempfile.mkdtemp(prefix="attrition-bench-")
-        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
-        os.environ["ATTRITION_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attrition.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    instance_setup()
 
 
 def _populate(n: int, *, seed: int = 1) -> Any:
