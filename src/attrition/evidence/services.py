@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from attrition import history
 from attrition.errors import InvalidInput
@@ -92,7 +92,14 @@ def evidence_create(
     )
     if evidence.platform not in Platform.values:
         raise InvalidInput(f"{evidence.platform!r} is not a platform")
-    with transaction.atomic():
-        evidence.save()
-        history.record_version(evidence, by=by, kind=ChangeKind.CREATE, via=via)
+    try:
+        with transaction.atomic():
+            evidence.save()
+            history.record_version(evidence, by=by, kind=ChangeKind.CREATE, via=via)
+    except IntegrityError:
+        # Someone saved the same canonical URL between our look-up and our insert: theirs stands.
+        existing = Evidence.objects.filter(canonical_url=canonical).first()
+        if existing is None:
+            raise
+        return existing
     return evidence
