@@ -1,0 +1,142 @@
+"""The `attrition` commands that read and fill the ledger: count, import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from attrition.cli import PROG, CliError, counts_text, say
+
+
+@click.command()
+@click.argument("conflict")
+@click.option("--side", "sides", multiple=True, help="Slug of a side that lost (repeatable).")
+@click.option(
+    "--category", "categories_in", multiple=True, help="Category slug to include (repeatable)."
+)
+@click.option(
+    "--exclude-category",
+    "categories_out",
+    multiple=True,
+    help="Category slug to leave out (repeatable).",
+)
+@click.option(
+    "--fate",
+    "fates",
+    multiple=True,
+    type=click.Choice(["destroyed", "damaged", "abandoned", "captured"]),
+    help="Headline fate to include (repeatable).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Count the ledger as it stood at this UTC date or time.",
+)
+def count(
+    conflict: str,
+    sides: tuple[str, ...],
+    categories_in: tuple[str, ...],
+    categories_out: tuple[str, ...],
+    fates: tuple[str, ...],
+    as_of: Any,
+) -> None:
+    """Print the documented count of a conflict's losses, by side and fate, under a rule."""
+    import datetime as dt
+
+    from attrition.catalog.models import Conflict, Side
+    from attrition.losses.selectors import FateCounts
+    from attrition.losses.tally import TallyRule, tally_count
+
+    found = Conflict.objects.filter(slug=conflict).first()
+    if found is None:
+        known = ", ".join(Conflict.objects.values_list("slug", flat=True)) or "none"
+        raise CliError(f"no conflict {conflict!r} (known: {known})")
+    rule = TallyRule.parse(
+        {
+            "sides": list(sides),
+            "categories_in": list(categories_in),
+            "categories_out": list(categories_out),
+            "fates": list(fates),
+        }
+    )
+    when = as_of.replace(tzinfo=dt.UTC) if as_of is not None else None
+    result = tally_count(conflict=found, rule=rule, as_of=when)
+    for side in Side.objects.filter(conflict=found):
+        by_fate = {
+            fate: n for (side_id, fate), n in result.by_side_fate.items() if side_id == side.pk
+        }
+        counts = FateCounts(
+            total=result.by_side.get(side.pk, 0),
+            fates=[(fate, by_fate.get(fate, 0)) for fate, _ in result.fates_in_order()],
+        )
+        click.echo(counts.sentence(side.short_name))
+    stamp = f" as of {when:%Y-%m-%d %H:%M}Z" if when else ""
+    click.echo(f"total: {result.total}{stamp}")
+
+
+class ClickProgress:
+    """An import's progress as a click progress bar on standard error."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        """Show a bar of `total` steps."""
+        self.bar = click.progressbar(length=total, label=f"{PROG}: importing", file=sys.stderr)
+        self.bar.__enter__()
+
+    def advance(self, steps: int = 1) -> None:
+        """Move the bar on."""
+        if self.bar is not None:
+            self.bar.update(steps)
+
+    def finish(self) -> None:
+        """Close the bar (its line ends)."""
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@click.command(name="import")
+@click.argument("kind", metavar="KIND")
+@click.argument("file", metavar="FILE")
+@click.option("--dry-run", is_flag=True, help="Report what the import would do; write nothing.")
+@click.option("--conflict", default=None, metavar="SLUG", help="Conflict to import into.")
+@click.option("--side", default=None, metavar="SLUG", help="Side that lost the items.")
+@click.option(
+    "--status",
+    type=click.Choice(["submitted", "verified"]),
+    default="submitted",
+    show_default=True,
+    help="Review status of the imported losses.",
+)
+def import_(
+    kind: str, file: str, dry_run: bool, conflict: str | None, side: str | None, status: str
+) -> None:
+    """Import a tracker's page or file (KIND: oryx_html), reporting what changed.
+
+    Every import is planned first; --dry-run stops there. Otherwise the plan is written in one
+    transaction: all of it or, on an error, nothing.
+    """
+    from attrition.importers.registry import ImportOptions, import_run, importer_get, source_read
+
+    importer_get(kind)
+    data = source_read(file)
+    progress = ClickProgress()
+    try:
+        report = import_run(
+            kind=kind,
+            data=data,
+            source_name=Path(file).name,
+            options=ImportOptions(conflict=conflict, side=side, status=status, dry_run=dry_run),
+            progress=progress,
+        )
+    finally:
+        progress.finish()
+    click.echo(report.text(), nl=False)
+    say(f"import: {counts_text(report.counts())}", err=True)
