@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from attrition.cli import PROG, CliError, counts_text, say
+from attrition.cli_base import PROG, CliError, counts_text, say
 
 
 @click.command()
