@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -355,6 +356,12 @@ def test_it_serves_with_a_worker_and_stops_cleanly_and_keeps_data(
     first.wait_until_serving()
     with urllib.request.urlopen(f"http://127.0.0.1:{first.port}/", timeout=30) as response:
         assert response.status == 200
+    page_url = f"http://127.0.0.1:{first.port}/c/afghanistan-2021/"
+    with urllib.request.urlopen(page_url, timeout=30) as response:
+        page = response.read().decode()
+    assert "<strong>Afghan forces: 0</strong>, of which destroyed: 0" in page
+    # up queues the open-data snapshot; the worker beside the web server writes it.
+    assert download_ready(f"http://127.0.0.1:{first.port}/data/losses.csv", within_s=30)
     worker, web = first.pid_of("job worker"), first.pid_of("web server")
     assert alive(worker)
     assert alive(web)
@@ -371,6 +378,21 @@ def test_it_serves_with_a_worker_and_stops_cleanly_and_keeps_data(
     assert second.stop() == 0, second.output
     assert admins_in(data_dir) == 1
     assert check_password(data_dir, "admin", password)
+
+
+def download_ready(url: str, *, within_s: float) -> bool:
+    """Return whether `url` answers 200 (not 503 "being prepared") within the time given."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                if response.status == 200:
+                    return True
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503:
+                raise
+        time.sleep(0.5)
+    return False
 
 
 @pytest.mark.slow
