@@ -27,6 +27,7 @@ from attrition.cli_base import (
     say,
     stdout_stream,
 )
+from attrition.cli_capture import bundle, capture, verify
 from attrition.cli_ledger import count, import_
 
 DEFAULT_BIND = "127.0.0.1:8000"
@@ -408,6 +409,10 @@ def reference() -> None:
 # The ledger's data commands live in cli_ledger.
 cli.add_command(count)
 cli.add_command(import_)
+# The evidence commands live in cli_capture.
+cli.add_command(capture)
+cli.add_command(bundle)
+cli.add_command(verify)
 
 
 # --- entry point --------------------------------------------------------------------------------

@@ -229,3 +229,42 @@ FETCH_TIMEOUT_S = declare(
     "10 s and each read 30 s).",
     parse_positive_int,
 )
+CAPTURE_MAX_ATTEMPTS = declare(
+    "ATTRITION_CAPTURE_MAX_ATTEMPTS",
+    "4",
+    "How many times a capture job is tried before it ends failed; a retry waits 30 s, then 2, 8 "
+    "and 32 minutes. Refusals, missing sources, oversized files and bad media are not retried.",
+    parse_positive_int,
+)
+CAPTURE_LEASE_S = declare(
+    "ATTRITION_CAPTURE_LEASE_S",
+    "1800",
+    "Seconds a worker holds a running capture job; a job whose worker died is taken up again "
+    "once its lease runs out (and at once when a worker starts and finds it expired).",
+    parse_positive_int,
+)
+CAPTURE_PAGE_MEDIA = declare(
+    "ATTRITION_CAPTURE_PAGE_MEDIA",
+    "10",
+    "Most images a capture of a web page downloads from it (its og:image first, then large "
+    "images), beside the page itself and its video.",
+    parse_positive_int,
+)
+VIDEO_FRAME_EVERY_S = declare(
+    "ATTRITION_VIDEO_FRAME_EVERY_S",
+    "1",
+    "Seconds between the video frames a capture samples and hashes (keyframes are added).",
+    parse_positive_int,
+)
+VIDEO_MAX_FRAMES = declare(
+    "ATTRITION_VIDEO_MAX_FRAMES",
+    "600",
+    "Most frames sampled from one video; a longer video is sampled at a wider, even interval.",
+    parse_positive_int,
+)
+UPLOAD_MAX_BYTES = declare(
+    "ATTRITION_UPLOAD_MAX_BYTES",
+    "500000000",
+    "Largest file a contributor may upload, in bytes (500 MB).",
+    parse_positive_int,
+)

@@ -31,6 +31,8 @@ class ChangeKind(models.TextChoices):
 
 _SKIP_KWARGS = ("unique", "db_index", "primary_key", "auto_now", "auto_now_add", "db_comment")
 VERSION_MODELS: dict[type[models.Model], type[models.Model]] = {}
+# Per audited model, the fields left out of its versions (operational state, not the record).
+UNVERSIONED: dict[type[models.Model], frozenset[str]] = {}
 
 
 def _copy_field(model: type[models.Model], field: models.Field[Any, Any]) -> models.Field[Any, Any]:
@@ -61,8 +63,10 @@ def version_model(
     *,
     extra: dict[str, models.Field[Any, Any]] | None = None,
     indexes: list[models.Index] | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> type[models.Model]:
     """Return a new model class holding the versions of `model` (call once, in models.py)."""
+    UNVERSIONED[model] = frozenset(exclude)
     meta = model._meta
     name = f"{model.__name__}Version"
     table = f"{meta.db_table}_version"
@@ -86,7 +90,7 @@ def version_model(
         "changed_via": models.CharField(max_length=16, blank=True, default=""),
     }
     for field in meta.concrete_fields:
-        if field.primary_key:
+        if field.primary_key or field.name in exclude:
             continue
         if field.name in attrs:
             raise ValueError(
@@ -139,7 +143,8 @@ def versions_of(model: type[models.Model]) -> type[models.Model]:
 
 def audited_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     """Return the fields of `model` whose values each version keeps."""
-    return [f for f in model._meta.concrete_fields if not f.primary_key]
+    skip = UNVERSIONED.get(model, frozenset())
+    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip]
 
 
 def record_version(

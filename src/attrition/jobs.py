@@ -52,3 +52,12 @@ def enqueue(name: str, /, **kwargs: Any) -> Result | None:
 def pending() -> list[Task]:
     """Return the jobs waiting in the queue."""
     return list(HUEY.pending())
+
+
+def enqueue_in(name: str, delay_s: float, /, **kwargs: Any) -> Result | None:
+    """Queue the job `name` to run no sooner than `delay_s` seconds from now."""
+    if name not in JOBS:
+        discover()
+    task = JOBS[name]
+    result: Result | None = task.schedule(kwargs=kwargs, delay=delay_s)
+    return result

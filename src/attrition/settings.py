@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "attrition.catalog",
     "attrition.territory",
     "attrition.evidence",
+    "attrition.capture",
     "attrition.losses",
     "attrition.claims",
     "attrition.importers",

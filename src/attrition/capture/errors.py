@@ -54,3 +54,15 @@ class StoreConflict(CaptureError):
 
     code = "store_conflict"
     status = 500
+
+
+class BadMedia(CaptureError):
+    """The stored bytes are not the media they claim to be, or cannot be decoded safely
+    (empty, truncated, a decompression bomb, a corrupt video, HTML served as an image).
+
+    Retrying cannot help: the original stays archived as it was received, and the error is
+    recorded on the capture job.
+    """
+
+    code = "bad_media"
+    status = 422

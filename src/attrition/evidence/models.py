@@ -23,6 +23,13 @@ class Platform(models.TextChoices):
     UPLOAD = "upload", "uploaded file"
 
 
+class SourceStatus(models.TextChoices):
+    UNKNOWN = "unknown", "not checked yet"
+    ALIVE = "alive", "online"
+    GONE = "gone", "deleted by source"
+    CHANGED = "changed", "changed since captured"
+
+
 class Evidence(models.Model):
     """A post, page or file that shows one or more losses."""
 
@@ -42,6 +49,13 @@ class Evidence(models.Model):
     captures: models.ManyToManyField[Capture, CustodyRecord] = models.ManyToManyField(
         "Capture", through="CustodyRecord", related_name="evidence", blank=True
     )
+    source_status = models.CharField(
+        max_length=8,
+        choices=SourceStatus.choices,
+        default=SourceStatus.UNKNOWN,
+        help_text="Whether the source was still online at its last check.",
+    )
+    source_checked_at = models.DateTimeField(null=True, blank=True)
     is_sample = models.BooleanField(default=False, help_text="Demo record, not real evidence.")
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -66,6 +80,10 @@ class Evidence(models.Model):
                 condition=Q(canonical_url__isnull=False) | Q(platform=Platform.UPLOAD),
                 name="evidence_url_or_upload",
             ),
+            models.CheckConstraint(
+                condition=Q(source_status__in=SourceStatus.values),
+                name="evidence_source_status_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -76,7 +94,10 @@ class Evidence(models.Model):
         return self.canonical_url or self.original_url
 
 
-EvidenceVersion = history.version_model(Evidence)
+# Whether the source is still online is checked by a job, not edited: it is not versioned.
+EvidenceVersion = history.version_model(
+    Evidence, exclude=("source_status", "source_checked_at")
+)
 
 
 class Capture(models.Model):
@@ -99,6 +120,12 @@ class Capture(models.Model):
     pdq = models.CharField(max_length=64, blank=True, default="", help_text="PDQ hash, hex.")
     pdq_quality = models.PositiveSmallIntegerField(null=True, blank=True)
     exif = models.JSONField(null=True, blank=True)
+    derivatives = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Public working copies, metadata stripped: {name: {key, mime, width, height}}.",
+    )
+    notes = models.JSONField(default=list, blank=True, help_text="What enrichment noticed.")
     is_sample = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -138,6 +165,9 @@ class FrameHash(models.Model):
     is_keyframe = models.BooleanField(default=False)
     pdq = models.CharField(max_length=64)
     pdq_quality = models.PositiveSmallIntegerField()
+    storage_key = models.CharField(
+        max_length=300, blank=True, default="", help_text="The frame as a derived image."
+    )
 
     class Meta:
         ordering = ["capture_id", "t_ms"]
@@ -173,11 +203,24 @@ class CustodyRecord(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     http_headers = models.JSONField(default=dict, blank=True)
     tool_versions = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(
+        "capture.CaptureJob",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="custody",
+        help_text="The capture job that collected it.",
+    )
     note = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["collected_at"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["job", "capture"],
+                condition=Q(job__isnull=False),
+                name="evidence_custody_job_capture_uniq",
+            ),
             models.UniqueConstraint(
                 fields=["evidence", "capture", "collected_at"], name="evidence_custody_uniq"
             ),
@@ -205,6 +248,10 @@ class LivenessCheck(models.Model):
     checked_at = models.DateTimeField()
     result = models.CharField(max_length=8, choices=Result.choices)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    final_url = models.URLField(max_length=2000, blank=True, default="")
+    sha256 = models.CharField(
+        max_length=64, blank=True, default="", help_text="Of the body, when it was read."
+    )
     detail = models.TextField(blank=True, default="")
 
     class Meta:
@@ -218,3 +265,37 @@ class LivenessCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.result} at {self.checked_at:%Y-%m-%d %H:%M}Z"
+
+
+class CustodyEvent(models.Model):
+    """One entry of a capture's append-only custody log: captured, viewed, exported, re-checked."""
+
+    class Action(models.TextChoices):
+        CAPTURED = "captured", "captured"
+        VIEWED = "viewed", "viewed"
+        EXPORTED = "exported", "exported"
+        BUNDLED = "bundled", "bundled"
+        RECHECKED = "rechecked", "source re-checked"
+
+    capture = models.ForeignKey(Capture, on_delete=models.PROTECT, related_name="custody_log")
+    evidence = models.ForeignKey(
+        Evidence, on_delete=models.PROTECT, null=True, blank=True, related_name="custody_log"
+    )
+    action = models.CharField(max_length=12, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["capture_id", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["captured", "viewed", "exported", "bundled", "rechecked"]),
+                name="evidence_custody_event_action_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.capture} at {self.at:%Y-%m-%d %H:%M:%S}Z"
