@@ -27,7 +27,7 @@ from attrition.cli_base import (
     say,
     stdout_stream,
 )
-from attrition.cli_capture import bundle, capture, verify
+from attrition.cli_capture import bundle, capture, linkrot, verify
 from attrition.cli_ledger import count, import_
 
 DEFAULT_BIND = "127.0.0.1:8000"
@@ -413,6 +413,7 @@ cli.add_command(import_)
 cli.add_command(capture)
 cli.add_command(bundle)
 cli.add_command(verify)
+cli.add_command(linkrot)
 
 
 # --- entry point --------------------------------------------------------------------------------

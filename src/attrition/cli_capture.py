@@ -134,3 +134,29 @@ def verify(bundle_zip: Path) -> None:
             f"{verdict.checked} file(s) matched"
         )
     say(f"{bundle_zip} verifies: manifest and {verdict.checked} file(s) match their SHA-256")
+
+
+@click.command()
+@click.option("--check", is_flag=True, help="Check the sources that are due now, then report.")
+@click.option("--conflict", default=None, help="Report only this conflict's losses (slug).")
+def linkrot(check: bool, conflict: str | None) -> None:
+    """Report losses whose every source is gone but whose captures survive."""
+    from attrition.catalog.models import Conflict
+    from attrition.evidence.liveness import linkrot_check, orphaned_losses
+
+    scope = None
+    if conflict is not None:
+        scope = Conflict.objects.filter(slug=conflict).first()
+        if scope is None:
+            raise CliError(f"no conflict {conflict!r}")
+    if check:
+        counts = linkrot_check()
+        say("checked: " + (", ".join(f"{n} {r}" for r, n in sorted(counts.items())) or "none due"))
+    rows = orphaned_losses(conflict=scope)
+    for row in rows:
+        loss = row["loss"]
+        click.echo(
+            f"loss #{loss.pk} {loss.model}: every source gone; "
+            f"{len(row['captures'])} capture(s) kept: {', '.join(s[:12] for s in row['captures'])}"
+        )
+    say(f"{len(rows)} loss(es) rest on captures alone: their sources are gone")

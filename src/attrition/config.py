@@ -268,3 +268,21 @@ UPLOAD_MAX_BYTES = declare(
     "Largest file a contributor may upload, in bytes (500 MB).",
     parse_positive_int,
 )
+LINKROT_EVERY_DAYS = declare(
+    "ATTRITION_LINKROT_EVERY_DAYS",
+    "7",
+    "Days between two checks of whether a piece of evidence is still online at its source.",
+    parse_positive_int,
+)
+LINKROT_BATCH = declare(
+    "ATTRITION_LINKROT_BATCH",
+    "200",
+    "Most sources the hourly link-rot job checks in one run, the longest unchecked first.",
+    parse_positive_int,
+)
+LINKROT_HOST_INTERVAL_S = declare(
+    "ATTRITION_LINKROT_HOST_INTERVAL_S",
+    "5",
+    "Least seconds between two link-rot checks on the same host.",
+    parse_positive_int,
+)

@@ -170,7 +170,8 @@ def test_it_bundles_and_verifies_from_the_command_line(
     assert made.exit_code == 0, made.output
     assert "2 original(s)" in made.output
     again = runner.invoke(cli, ["bundle", evidence.url, "-o", "b.zip"])
-    assert again.exit_code == 2 and "not overwritten" in again.output
+    assert again.exit_code == 2
+    assert "not overwritten" in again.output
 
     good = runner.invoke(cli, ["verify", "b.zip"])
     assert good.exit_code == 0, good.output
@@ -189,10 +190,13 @@ def test_it_says_clearly_what_cannot_be_bundled_or_verified(
     bare = evidence_create(url="https://x.com/someone/status/1")
     runner = CliRunner()
     none = runner.invoke(cli, ["bundle", str(bare.pk), "-o", str(tmp_path / "x.zip")])
-    assert none.exit_code == 2 and "no captures" in none.output
+    assert none.exit_code == 2
+    assert "no captures" in none.output
     unknown = runner.invoke(cli, ["bundle", "999999"])
-    assert unknown.exit_code == 2 and "no evidence" in unknown.output
+    assert unknown.exit_code == 2
+    assert "no evidence" in unknown.output
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip at all")
     result = runner.invoke(cli, ["verify", str(junk)])
-    assert result.exit_code == 1 and "not a readable zip file" in result.output
+    assert result.exit_code == 1
+    assert "not a readable zip file" in result.output

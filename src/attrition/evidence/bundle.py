@@ -114,11 +114,11 @@ def bundle_write(*, evidence: Evidence, out: Path, by: Any = None, via: str = ""
         for capture in captures:
             name = original_name(capture.sha256)
             digest = hashlib.sha256()
-            with default_storage.open(capture.storage_key, "rb") as src:
-                with zf.open(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), "w") as dst:
-                    while chunk := src.read(CHUNK):
-                        digest.update(chunk)
-                        dst.write(chunk)
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            with default_storage.open(capture.storage_key, "rb") as src, zf.open(entry, "w") as dst:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    dst.write(chunk)
             if digest.hexdigest() != capture.sha256:
                 partial.unlink(missing_ok=True)
                 raise InvalidInput(

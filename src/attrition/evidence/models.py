@@ -95,9 +95,7 @@ class Evidence(models.Model):
 
 
 # Whether the source is still online is checked by a job, not edited: it is not versioned.
-EvidenceVersion = history.version_model(
-    Evidence, exclude=("source_status", "source_checked_at")
-)
+EvidenceVersion = history.version_model(Evidence, exclude=("source_status", "source_checked_at"))
 
 
 class Capture(models.Model):
