@@ -61,6 +61,20 @@ def test_a_verified_loss_has_a_page_with_its_evidence(ledger: Ledger, reader: Cl
     assert "https://t.me/test_channel/7" in html
 
 
+def test_a_loss_page_says_which_sources_were_deleted(ledger: Ledger, reader: Client) -> None:
+    from attrition.evidence.models import Evidence
+
+    gone, alive = ledger.evidence(8), ledger.evidence(9)
+    Evidence.objects.filter(pk=gone.pk).update(source_status="gone")
+    Evidence.objects.filter(pk=alive.pk).update(source_status="alive")
+    loss = ledger.loss(evidence=[gone, alive])
+
+    html = reader.get(f"/losses/{loss.pk}/").content.decode()
+    assert html.count("deleted by source") == 1
+    assert html.index("test_channel/8") < html.index("deleted by source")
+    assert html.index("deleted by source") < html.index("test_channel/9")
+
+
 @pytest.mark.parametrize("status", [ReviewStatus.DRAFT, ReviewStatus.SUBMITTED])
 def test_an_unverified_loss_is_not_public(ledger: Ledger, reader: Client, status: str) -> None:
     loss = ledger.loss(status=status)

@@ -118,7 +118,7 @@ class EvidenceAdmin(SoftDeleteAdmin[Evidence], ServiceAdmin[Evidence]):
         "is_deleted",
     )
     list_display_links = ("id", "short_url")
-    list_filter = (DeletedFilter, "platform", "is_sample", "posted_at_precision")
+    list_filter = (DeletedFilter, "platform", "source_status", "is_sample", "posted_at_precision")
     list_select_related = ("added_by",)
     search_fields = ("id__exact", "canonical_url", "original_url", "title", "channel")
     date_hierarchy = "created_at"
