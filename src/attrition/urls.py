@@ -11,4 +11,5 @@ admin.site.index_title = "The ledger"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("attrition.site.urls")),
+    path("", include("attrition.capture.urls")),
 ]

@@ -77,20 +77,26 @@ def capture_submit(
 def capture_submit_many(
     *, urls: Iterable[str], by: Any = None, via: str = "", nudge: bool = True
 ) -> list[Any]:
-    """Queue a capture for each URL; return per line its job or the error that refused it."""
+    """Queue a capture for each URL; return per line its job or the error that refused it.
+
+    Blank lines, `#` comments and repeated lines are skipped; more than MAX_URLS lines are
+    refused before anything is queued. Each error names its line in `details["line"]`.
+    """
+    lines = list(
+        dict.fromkeys(u.strip() for u in urls if u.strip() and not u.strip().startswith("#"))
+    )
+    if len(lines) > MAX_URLS:
+        raise InvalidInput(
+            f"{len(lines)} URLs at once; at most {MAX_URLS}: split the list",
+            details={"count": len(lines), "max": MAX_URLS},
+        )
     results: list[Any] = []
-    seen: set[str] = set()
-    for raw in urls:
-        line = raw.strip()
-        if not line or line.startswith("#") or line in seen:
-            continue
-        seen.add(line)
-        if len(seen) > MAX_URLS:
-            raise InvalidInput(f"at most {MAX_URLS} URLs at once; split the list")
+    for line in lines:
         try:
             with transaction.atomic():
                 results.append(capture_submit(url=line, by=by, via=via, nudge=nudge))
         except AttritionError as exc:
+            exc.details.setdefault("line", line)
             results.append(exc)
     return results
 
