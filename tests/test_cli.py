@@ -36,6 +36,10 @@ COMMANDS = [
     "count",
     "reference",
     "import",
+    "capture",
+    "bundle",
+    "verify",
+    "linkrot",
 ]
 
 

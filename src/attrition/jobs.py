@@ -58,6 +58,6 @@ def enqueue_in(name: str, delay_s: float, /, **kwargs: Any) -> Result | None:
     """Queue the job `name` to run no sooner than `delay_s` seconds from now."""
     if name not in JOBS:
         discover()
-    task = JOBS[name]
+    task: Any = JOBS[name]
     result: Result | None = task.schedule(kwargs=kwargs, delay=delay_s)
     return result

@@ -151,7 +151,10 @@ def test_it_refuses_loopback_unless_allowed(
 
 
 def test_it_declares_its_steps_in_one_place() -> None:
-    assert [step.name for step in STEPS] == ["http_fetch", "store"]
+    names = ["http_fetch", "page", "ytdlp", "store", "enrich", "video", "pdq"]
+    assert [step.name for step in STEPS] == names
+    assert [step.number for step in STEPS] == sorted(step.number for step in STEPS)
     assert step_get("http_fetch").module().run is run
-    with pytest.raises(LookupError, match="known: http_fetch, store"):
+    assert all(callable(step.module().run) for step in STEPS)
+    with pytest.raises(LookupError, match="known: http_fetch, page, ytdlp, store"):
         step_get("nope")

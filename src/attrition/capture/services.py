@@ -11,9 +11,7 @@ import datetime as dt
 import hashlib
 import os
 import socket
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import IO, Any
 
 from django.db import transaction
@@ -23,6 +21,7 @@ from django.utils import timezone
 from attrition import config, history
 from attrition.capture.models import CaptureJob
 from attrition.capture.steps import store
+from attrition.capture.workspace import workspace
 from attrition.errors import AttritionError, InvalidInput, NotFound
 from attrition.evidence.models import Evidence, Platform
 from attrition.evidence.services import evidence_create, url_check
@@ -112,7 +111,7 @@ def capture_upload(
 ) -> CaptureJob:
     """Store an uploaded file as it came and queue its capture job, as evidence of its own."""
     limit = config.UPLOAD_MAX_BYTES.read()
-    with tempfile.NamedTemporaryFile(prefix="upload-", suffix=".part") as tmp:
+    with workspace("upload") as scratch, (scratch / "upload.part").open("w+b") as tmp:
         digest, size = hashlib.sha256(), 0
         while chunk := fh.read(CHUNK):
             size += len(chunk)
@@ -127,7 +126,7 @@ def capture_upload(
         if size == 0:
             raise InvalidInput(f"{name or 'the upload'} is empty; nothing was stored")
         sha256 = digest.hexdigest()
-        store.run(path=Path(tmp.name), sha256=sha256, size=size)
+        store.run(path=scratch / "upload.part", sha256=sha256, size=size)
     with transaction.atomic():
         if evidence is None:
             evidence = Evidence.objects.create(

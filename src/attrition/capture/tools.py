@@ -17,10 +17,17 @@ def version_of(package: str) -> str:
 
 
 def tool_versions() -> dict[str, str]:
-    """Return {tool: version} for attrition, its HTTP client and Python."""
+    """Return {tool: version} for attrition, the libraries a capture runs through, and Python."""
     return {
         "attrition": version_of("attrition"),
         "urllib3": version_of("urllib3"),
+        "yt-dlp": version_of("yt-dlp"),
+        "av": version_of("av"),
+        "pillow": version_of("pillow"),
+        "pillow-heif": version_of("pillow-heif"),
+        "python-magic": version_of("python-magic"),
+        "pdqhash": version_of("pdqhash"),
+        "beautifulsoup4": version_of("beautifulsoup4"),
         "python": platform.python_version(),
     }
 

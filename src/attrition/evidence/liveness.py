@@ -36,7 +36,7 @@ from attrition.evidence.models import (
 )
 
 PAGE_MAX_BYTES = 5_000_000
-RESULT_STATUS = {
+RESULT_STATUS: dict[str, str] = {
     LivenessCheck.Result.ALIVE: SourceStatus.ALIVE,
     LivenessCheck.Result.GONE: SourceStatus.GONE,
     LivenessCheck.Result.CHANGED: SourceStatus.CHANGED,

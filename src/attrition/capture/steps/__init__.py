@@ -2,7 +2,9 @@
 
 Each step lives in its own folder (`steps/<name>/__init__.py`) and exposes `run(...)`; adding a
 step is copying a sibling folder and adding its line here. Steps 1 and 2 are the URL rules in
-`attrition.evidence.urls` and the guard in `attrition.capture.guard`, which the fetch applies.
+`attrition.evidence.urls` and the guard in `attrition.capture.guard`, which every fetch applies;
+step 8, custody, is written with the records in `attrition.capture.archive`, and the order in
+which a job runs the steps is `attrition.capture.pipeline`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step(3, "http_fetch", "download direct media over HTTP, within size and time limits"),
+    Step(3, "page", "read what a kept web page says about itself: title, time, its media"),
+    Step(3, "ytdlp", "download a post's or page's video through yt-dlp, every request guarded"),
     Step(4, "store", "store the original content-addressed by SHA-256, never overwriting"),
+    Step(5, "enrich", "sniff the type, record EXIF, make metadata-free derivatives"),
+    Step(6, "video", "probe a video, sample frames and keyframes as derived images"),
+    Step(7, "pdq", "PDQ hashes of images and sampled frames, one canonical preprocessing"),
 )
 
 

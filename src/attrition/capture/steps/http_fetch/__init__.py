@@ -25,6 +25,7 @@ from urllib3.exceptions import (
     HTTPError,
     LocationParseError,
     MaxRetryError,
+    NewConnectionError,
     ReadTimeoutError,
 )
 from urllib3.response import BaseHTTPResponse
@@ -199,6 +200,9 @@ def network_error(exc: Exception, url: str) -> FetchFailed:
     if isinstance(exc, MaxRetryError) and exc.reason is not None:
         exc = exc.reason
     details = {"url": url, "reason": str(exc)}
+    # In urllib3 2 a refused connection (NewConnectionError) is a kind of ConnectTimeoutError.
+    if isinstance(exc, NewConnectionError):
+        return FetchFailed(f"could not connect to {url}: {exc}", details=details)
     if isinstance(exc, ConnectTimeoutError):
         return FetchTimeout(f"timed out connecting to {url}", details=details)
     if isinstance(exc, ReadTimeoutError):
