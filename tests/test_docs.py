@@ -12,7 +12,7 @@ from attrition.cli import cli
 from attrition.config import SETTINGS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-SETTING_ROW = re.compile(r"^\| `(?P<name>[A-Z_]+)` \| (?P<default>[^|]*?) \|", re.MULTILINE)
+SETTING_ROW = re.compile(r"^\| `(?P<name>[A-Z0-9_]+)` \| (?P<default>[^|]*?) \|", re.MULTILINE)
 
 
 def documented_settings() -> dict[str, str]:

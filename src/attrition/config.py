@@ -286,3 +286,86 @@ LINKROT_HOST_INTERVAL_S = declare(
     "Least seconds between two link-rot checks on the same host.",
     parse_positive_int,
 )
+
+
+def parse_storage(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"local", "s3"}:
+        raise SettingError(f"{name}={raw!r} is not a storage: use local or s3")
+    return value
+
+
+STORAGE = declare(
+    "ATTRITION_STORAGE",
+    "local",
+    "Where archived media is kept: local (the data directory's media/) or s3 (S3-compatible "
+    "object storage, set by the ATTRITION_S3_* settings).",
+    parse_storage,
+)
+S3_BUCKET = declare(
+    "ATTRITION_S3_BUCKET",
+    "",
+    "Bucket that holds the media when ATTRITION_STORAGE=s3 (required then).",
+    parse_str,
+)
+S3_ENDPOINT_URL = declare(
+    "ATTRITION_S3_ENDPOINT_URL",
+    "",
+    "URL of the S3-compatible service (MinIO, Garage, Ceph, R2...); empty for AWS S3.",
+    parse_str,
+)
+S3_REGION = declare(
+    "ATTRITION_S3_REGION",
+    "us-east-1",
+    "Region of the bucket.",
+    parse_str,
+)
+S3_ACCESS_KEY_ID = declare(
+    "ATTRITION_S3_ACCESS_KEY_ID",
+    "",
+    "Access key for the bucket; empty to use boto3's usual sources (AWS_* variables, instance "
+    "role).",
+    parse_str,
+)
+S3_SECRET_ACCESS_KEY = declare(
+    "ATTRITION_S3_SECRET_ACCESS_KEY",
+    "",
+    "Secret key that goes with ATTRITION_S3_ACCESS_KEY_ID.",
+    parse_str,
+)
+S3_PREFIX = declare(
+    "ATTRITION_S3_PREFIX",
+    "",
+    "Folder inside the bucket under which every object is kept (e.g. attrition/).",
+    parse_str,
+)
+
+
+def storage_options() -> dict[str, object]:
+    """Return Django's STORAGES["default"] for the configured media storage; fail loudly."""
+    if STORAGE.read() == "local":
+        raise ValueError("storage_options() is for object storage; local storage needs a path")
+    bucket = S3_BUCKET.read()
+    if not bucket:
+        raise SettingError("ATTRITION_STORAGE=s3 needs ATTRITION_S3_BUCKET")
+    key_id, secret = S3_ACCESS_KEY_ID.read(), S3_SECRET_ACCESS_KEY.read()
+    if bool(key_id) != bool(secret):
+        raise SettingError(
+            "set both ATTRITION_S3_ACCESS_KEY_ID and ATTRITION_S3_SECRET_ACCESS_KEY, or neither"
+        )
+    options: dict[str, object] = {
+        "bucket_name": bucket,
+        "region_name": S3_REGION.read(),
+        "signature_version": "s3v4",
+        "location": S3_PREFIX.read().strip("/"),
+        # Originals are never overwritten: a name already taken gets another, which the store
+        # step detects and discards.
+        "file_overwrite": False,
+        "default_acl": None,
+        "querystring_auth": True,
+    }
+    if S3_ENDPOINT_URL.read():
+        options["endpoint_url"] = S3_ENDPOINT_URL.read()
+    if key_id:
+        options["access_key"], options["secret_key"] = key_id, secret
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

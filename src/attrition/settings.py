@@ -153,7 +153,9 @@ STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
-    },
+    }
+    if config.STORAGE.read() == "local"
+    else config.storage_options(),
     # gzip copies beside the originals; whitenoise serves them (no manifest, so tests need no
     # collectstatic).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
