@@ -79,3 +79,13 @@ def test_it_documents_the_command_and_its_options(path: str, command: click.Comm
 
 def test_it_documents_no_command_that_does_not_exist() -> None:
     assert set(cli_sections()) == {path for path, _ in commands()}
+
+
+def test_it_documents_every_api_path(db: None) -> None:
+    from attrition.api.main import api
+
+    text = (DOCS / "api.md").read_text()
+    schema = api.get_openapi_schema()
+    for path, operations in schema["paths"].items():
+        for method in operations:
+            assert f"`{method.upper()} {path}`" in text, f"{method.upper()} {path} is undocumented"

@@ -1,8 +1,10 @@
-"""URL map: the admin, the public site."""
+"""URL map: the admin, the JSON API, the public site and the contributors' pages."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+
+from attrition.api.main import api
 
 admin.site.site_header = f"{settings.SITE_NAME}: editors"
 admin.site.site_title = f"{settings.SITE_NAME} editors"
@@ -10,6 +12,7 @@ admin.site.index_title = "The ledger"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
     path("", include("attrition.site.urls")),
     path("", include("attrition.capture.urls")),
 ]

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,9 +24,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 from attrition import config
 from attrition.accounts.models import User
 from attrition.capture.models import CaptureJob
+from attrition.capture.selectors import jobs_visible, sees_all
 from attrition.capture.services import capture_submit_many, capture_upload
 from attrition.errors import AttritionError
-from attrition.evidence.models import CustodyRecord
 
 PER_PAGE = 50
 MAX_ID_PARTS = 2000
@@ -53,23 +53,6 @@ def user_of(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
     return user
-
-
-def sees_all(user: User) -> bool:
-    """Return whether the user may see everyone's capture jobs (reviewers and admins)."""
-    return user.is_reviewer or user.is_superuser
-
-
-def jobs_visible(user: User, *, everyone: bool = False) -> QuerySet[CaptureJob]:
-    """Return the user's own jobs, or every job when `everyone` is asked by a reviewer."""
-    jobs = (
-        CaptureJob.objects.select_related("evidence")
-        .prefetch_related(
-            Prefetch("custody", queryset=CustodyRecord.objects.select_related("capture"))
-        )
-        .order_by("-created_at", "-pk")
-    )
-    return jobs if everyone and sees_all(user) else jobs.filter(submitted_by=user)
 
 
 def ids_text(ids: list[int]) -> str:

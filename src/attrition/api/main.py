@@ -1,0 +1,74 @@
+"""The JSON API, version 1: one NinjaAPI, its routers, and the one error shape for every error.
+
+Every error, ours or the framework's, is answered as {"error": {"code", "message", "details"}}.
+Writes need a signed-in session and its CSRF token (API tokens come with the review workflow).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import django_auth
+
+from attrition.api import capture
+from attrition.errors import AttritionError
+
+api = NinjaAPI(
+    title="attrition API",
+    version="1",
+    description="The ledger of equipment losses and the evidence behind it.",
+    urls_namespace="api",
+    auth=django_auth,
+)
+
+
+def error_response(
+    request: HttpRequest, *, status: int, code: str, message: str, details: Any = None
+) -> HttpResponse:
+    """Return the one JSON error shape with an HTTP status."""
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(AttritionError)
+def on_attrition_error(request: HttpRequest, exc: AttritionError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = [
+        {"at": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+        for e in exc.errors
+    ]
+    return error_response(
+        request,
+        status=422,
+        code="invalid",
+        message="the request does not match the API's schema",
+        details={"problems": problems},
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        request, status=401, code="unauthenticated", message="sign in to use this endpoint"
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, status=404, code="not_found", message=str(exc) or "not found")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = "forbidden" if exc.status_code == 403 else "error"
+    return error_response(request, status=exc.status_code, code=code, message=str(exc))
+
+
+api.add_router("/v1/captures", capture.router)
