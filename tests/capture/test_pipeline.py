@@ -7,6 +7,7 @@ import hashlib
 import io
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -18,7 +19,7 @@ from attrition.capture.models import CaptureJob
 from attrition.capture.services import capture_submit, capture_upload, jobs_recover
 from attrition.evidence.models import Capture, CustodyEvent, CustodyRecord, Evidence
 from tests.capture import clips
-from tests.capture.media import camera_exif
+from tests.capture.media import camera_exif, png_claiming
 from tests.loopback import PNG, Loopback, send
 
 pytestmark = pytest.mark.django_db
@@ -232,3 +233,85 @@ def test_it_takes_up_a_job_whose_worker_died(served: Loopback, capture_storage: 
     )
     assert job.pk in jobs_recover()
     assert pipeline.job_run(job.pk) == "done"
+
+
+def photo_in(fmt: str) -> bytes:
+    """Return a photo-like image encoded in a Pillow format (HEIF through pillow-heif)."""
+    out = io.BytesIO()
+    clips.photo(4, (320, 240)).save(out, fmt)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"),
+    [
+        ("JPEG", "image/jpeg"),
+        ("PNG", "image/png"),
+        ("WEBP", "image/webp"),
+        ("HEIF", "image/heic"),
+        ("AVIF", "image/avif"),
+    ],
+)
+def test_it_archives_each_image_format_with_a_pdq_hash(
+    media_server: Loopback, capture_storage: Path, fmt: str, mime: str
+) -> None:
+    body = photo_in(fmt)
+    # The source says nothing useful: the type comes from the bytes.
+    media_server.routes["/image"] = lambda h: send(h, body)
+    job = run(media_server.url("/image"))
+    assert job.state == CaptureJob.State.DONE, job.error_message
+    capture = Capture.objects.get()
+    assert capture.mime == mime
+    assert (capture.width, capture.height) == (320, 240)
+    assert len(capture.pdq) == 64
+    assert set(capture.derivatives) >= {"thumb"}
+
+
+def truncated_mp4(tmp_path: Path) -> bytes:
+    whole = clips.clip(tmp_path / "whole.mp4", seconds=2).read_bytes()
+    return whole[: len(whole) // 3]
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "content_type", "says"),
+    [
+        ("zero bytes", lambda tmp: b"", "image/jpeg", "empty"),
+        ("truncated JPEG", lambda tmp: photo_in("JPEG")[:3000], "image/jpeg", "cannot be decoded"),
+        ("bomb", lambda tmp: png_claiming(30000, 30000), "image/png", "decompression bomb"),
+        ("corrupt MP4", truncated_mp4, "video/mp4", ""),
+        (
+            "HTML as image",
+            lambda tmp: b"<!doctype html><html><body>hi</body></html>",
+            "image/jpeg",
+            "text/html",
+        ),
+    ],
+)
+def test_it_ends_bad_media_in_a_clear_error_and_keeps_going(
+    media_server: Loopback,
+    capture_storage: Path,
+    tmp_path: Path,
+    name: str,
+    make: Any,
+    content_type: str,
+    says: str,
+) -> None:
+    body = make(tmp_path)
+    media_server.routes["/bad"] = lambda h: send(h, body, content_type=content_type)
+    bad = run(media_server.url("/bad"))
+    # The next capture on the same worker is unaffected.
+    good = run(media_server.url("/photo.png"))
+    assert good.state == CaptureJob.State.DONE, good.error_message
+    if name == "corrupt MP4" and bad.state == CaptureJob.State.DONE:
+        # Frames before the cut were kept: the damage is recorded on the capture.
+        capture = Capture.objects.get(custody__job=bad)
+        assert capture.kind == "video"
+        assert any("damage" in note or "truncated" in note for note in capture.notes)
+        return
+    assert bad.state == CaptureJob.State.FAILED
+    assert bad.error_code == "bad_media"
+    assert says in bad.error_message
+    assert str(tmp_path) not in bad.error_message
+    if body:  # what was received is kept as it came
+        kept = Capture.objects.get(custody__job=bad)
+        assert (capture_storage / kept.storage_key).read_bytes() == body

@@ -323,4 +323,6 @@ def frame_picture(frame: VideoFrame, aspect: Fraction | None) -> Image.Image:
 
 def bad(path: Path, why: str) -> BadMedia:
     """Return the BadMedia error for a video that cannot be used, saying why."""
-    return BadMedia(f"{path.name} is not a usable video: {why}", details={"path": path.name})
+    # FFmpeg's messages name the file it opened: keep the server's paths out of what users see.
+    why = why.replace(str(path), "the file")
+    return BadMedia(f"the file is not a usable video: {why}")
