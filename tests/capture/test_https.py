@@ -44,7 +44,9 @@ CLIP = video_bytes("mp4", "mpeg4")
 PAGE = b'<!doctype html><html><head><title>Clip</title></head><body><video src="clip.mp4"></video>'
 # The certificates a server may present, and why the client must refuse each bad one.
 BAD_CERTIFICATES = [
-    pytest.param("other", r"hostname 'evidence\.test' doesn't match 'other\.test'", id="other-name"),
+    pytest.param(
+        "other", r"hostname 'evidence\.test' doesn't match 'other\.test'", id="other-name"
+    ),
     pytest.param("self-signed", r"certificate verify failed: self-signed", id="self-signed"),
 ]
 
@@ -66,8 +68,12 @@ class Pki:
 
 
 def certificate(
-    name: str, key: ec.EllipticCurvePrivateKey, *, issuer: x509.Certificate | None = None,
-    issuer_key: ec.EllipticCurvePrivateKey | None = None, ca: bool = False,
+    name: str,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    issuer: x509.Certificate | None = None,
+    issuer_key: ec.EllipticCurvePrivateKey | None = None,
+    ca: bool = False,
 ) -> x509.Certificate:
     """Return a certificate for `name`, signed by the issuer (self-signed without one)."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -90,9 +96,15 @@ def certificate(
     if ca:
         builder = builder.add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -121,7 +133,7 @@ def pki() -> Pki:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = certificate("attrition test CA", ca_key, ca=True)
     servers: dict[str, Issued] = {}
-    for label, name, signed in (("good", HOST, True), ("other", "other.test", True)):
+    for label, name in (("good", HOST), ("other", "other.test")):
         key = ec.generate_private_key(ec.SECP256R1())
         servers[label] = pem(certificate(name, key, issuer=ca, issuer_key=ca_key), key)
     key = ec.generate_private_key(ec.SECP256R1())
@@ -162,7 +174,7 @@ def tls_server(issued: Issued, tmp_path: Path) -> Iterator[TLSServer]:
     def sni(sock: ssl.SSLObject, name: str | None, ctx: ssl.SSLContext) -> None:
         ref[0].names.append(name)
 
-    context.sni_callback = sni  # type: ignore[assignment]
+    context.sni_callback = sni
 
     class Handler(BaseHTTPRequestHandler):
         timeout = 5
@@ -222,7 +234,7 @@ def serve(pki: Pki, tmp_path: Path) -> Iterator[Callable[[str], TLSServer]]:
 
 @pytest.fixture
 def trusted(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the client trust the throwaway CA (and only it), as an operator would."""
+    """Make the client trust the throwaway CA through SSL_CERT_FILE, as an operator would."""
     bundle = tmp_path / "ca.pem"
     bundle.write_bytes(pki.ca)
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
@@ -267,11 +279,16 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_it_fetches_over_https_from_the_vetted_address(
-    serve: Callable[[str], TLSServer], trusted: None, dns: Dns, connections: list[str],
+    serve: Callable[[str], TLSServer],
+    trusted: None,
+    dns: Dns,
+    connections: list[str],
     tmp_path: Path,
 ) -> None:
     server = serve("good")
-    fetched = http_fetch.run(server.url("/photo.jpg"), limits=FAST, allow=LOOPBACK, tmp_dir=tmp_path)
+    fetched = http_fetch.run(
+        server.url("/photo.jpg"), limits=FAST, allow=LOOPBACK, tmp_dir=tmp_path
+    )
     assert fetched.path.read_bytes() == JPEG
     assert fetched.sha256 == hashlib.sha256(JPEG).hexdigest()
     assert fetched.address == "127.0.0.1"
@@ -283,7 +300,10 @@ def test_it_fetches_over_https_from_the_vetted_address(
 
 
 def test_it_follows_an_https_redirect_keeping_the_name(
-    serve: Callable[[str], TLSServer], trusted: None, dns: Dns, connections: list[str],
+    serve: Callable[[str], TLSServer],
+    trusted: None,
+    dns: Dns,
+    connections: list[str],
     tmp_path: Path,
 ) -> None:
     server = serve("good")
@@ -307,7 +327,11 @@ def test_it_trusts_no_ca_it_was_not_given(
 
 @pytest.mark.parametrize(("label", "why"), BAD_CERTIFICATES)
 def test_it_refuses_a_certificate_that_does_not_prove_the_name(
-    serve: Callable[[str], TLSServer], trusted: None, dns: Dns, tmp_path: Path, label: str,
+    serve: Callable[[str], TLSServer],
+    trusted: None,
+    dns: Dns,
+    tmp_path: Path,
+    label: str,
     why: str,
 ) -> None:
     server = serve(label)
@@ -323,8 +347,13 @@ def test_it_refuses_a_certificate_that_does_not_prove_the_name(
     ("path", "address"), [("/to-private", "10.0.0.1"), ("/to-metadata", "169.254.169.254")]
 )
 def test_it_refuses_an_https_redirect_to_an_internal_name_before_connecting(
-    serve: Callable[[str], TLSServer], trusted: None, dns: Dns, connections: list[str],
-    tmp_path: Path, path: str, address: str,
+    serve: Callable[[str], TLSServer],
+    trusted: None,
+    dns: Dns,
+    connections: list[str],
+    tmp_path: Path,
+    path: str,
+    address: str,
 ) -> None:
     dns.answers["internal.test"] = [address]
     server = serve("good")
@@ -337,12 +366,17 @@ def test_it_refuses_an_https_redirect_to_an_internal_name_before_connecting(
 
 
 def test_it_connects_to_the_first_answer_when_dns_rebinds(
-    serve: Callable[[str], TLSServer], trusted: None, dns: Dns, connections: list[str],
+    serve: Callable[[str], TLSServer],
+    trusted: None,
+    dns: Dns,
+    connections: list[str],
     tmp_path: Path,
 ) -> None:
     dns.answers[HOST] = ["127.0.0.1", "10.0.0.1"]
     server = serve("good")
-    fetched = http_fetch.run(server.url("/photo.jpg"), limits=FAST, allow=LOOPBACK, tmp_dir=tmp_path)
+    fetched = http_fetch.run(
+        server.url("/photo.jpg"), limits=FAST, allow=LOOPBACK, tmp_dir=tmp_path
+    )
     assert fetched.path.read_bytes() == JPEG
     assert dns.asked == [HOST]
     assert connections == ["127.0.0.1"]
@@ -350,7 +384,10 @@ def test_it_connects_to_the_first_answer_when_dns_rebinds(
 
 
 def test_it_refuses_a_redirect_hop_when_dns_rebinds_to_an_internal_address(
-    serve: Callable[[str], TLSServer], trusted: None, dns: Dns, connections: list[str],
+    serve: Callable[[str], TLSServer],
+    trusted: None,
+    dns: Dns,
+    connections: list[str],
     tmp_path: Path,
 ) -> None:
     dns.answers[HOST] = ["127.0.0.1", "10.0.0.1"]
@@ -363,7 +400,10 @@ def test_it_refuses_a_redirect_hop_when_dns_rebinds_to_an_internal_address(
 
 
 def test_it_downloads_a_video_over_https_from_the_vetted_address(
-    serve: Callable[[str], TLSServer], trusted: None, dns: Dns, connections: list[str],
+    serve: Callable[[str], TLSServer],
+    trusted: None,
+    dns: Dns,
+    connections: list[str],
     tmp_path: Path,
 ) -> None:
     server = serve("good")
@@ -381,7 +421,11 @@ def test_it_downloads_a_video_over_https_from_the_vetted_address(
 
 @pytest.mark.parametrize(("label", "why"), BAD_CERTIFICATES)
 def test_it_refuses_a_video_page_whose_certificate_does_not_prove_the_name(
-    serve: Callable[[str], TLSServer], trusted: None, dns: Dns, tmp_path: Path, label: str,
+    serve: Callable[[str], TLSServer],
+    trusted: None,
+    dns: Dns,
+    tmp_path: Path,
+    label: str,
     why: str,
 ) -> None:
     server = serve(label)
