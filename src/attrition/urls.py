@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("attrition.site.urls")),
     path("", include("attrition.capture.urls")),
+    path("", include("attrition.evidence.routes")),
 ]

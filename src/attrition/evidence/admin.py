@@ -6,9 +6,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat, truncatechars
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from attrition.admin_base.actions import SoftDeleteAdmin
@@ -19,8 +20,10 @@ from attrition.admin_base.links import admin_link
 from attrition.admin_base.roles import ALL_ROLES, ReadOnlyAdmin
 from attrition.admin_base.versioned import VIA, ServiceAdmin
 from attrition.errors import InvalidInput
+from attrition.evidence.custody import custody_log
 from attrition.evidence.models import (
     Capture,
+    CustodyEvent,
     CustodyRecord,
     Evidence,
     FrameHash,
@@ -192,7 +195,40 @@ class CaptureAdmin(ReadOnlyAdmin[Capture]):
     list_filter = ("kind", "is_sample")
     search_fields = ("^sha256", "^pdq", "mime", "storage_key")
     date_hierarchy = "created_at"
-    readonly_fields = ("custody_table",)
+    readonly_fields = ("custody_table", "original_link", "custody_log_table")
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Show a capture, recording in its custody log who looked at it."""
+        capture = Capture.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if capture is not None and request.method == "GET":
+            custody_log(capture=capture, action=CustodyEvent.Action.VIEWED, by=request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="original")
+    def original_link(self, obj: Capture) -> str:
+        url = reverse("evidence:original", args=[obj.sha256])
+        return format_html('<a href="{}">download as captured</a> (recorded in the log)', url)
+
+    @admin.display(description="custody log")
+    def custody_log_table(self, obj: Capture) -> str:
+        events = obj.custody_log.select_related("actor").order_by("at", "pk")
+        return (
+            format_html_join(
+                SafeString("<br>"),
+                "{} {} by {}",
+                (
+                    (e.at.strftime("%Y-%m-%d %H:%M:%SZ"), e.action, e.actor or "the system")
+                    for e in events
+                ),
+            )
+            or "—"
+        )
 
     @admin.display(description="SHA-256", ordering="sha256")
     def short_sha(self, obj: Capture) -> str:
