@@ -10,7 +10,13 @@ from attrition.errors import InvalidInput, StaleEdit
 from attrition.history import ChangeKind, diff
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.models import Loss, LossVersion
-from attrition.losses.services import loss_create, loss_merge, loss_set_status, loss_update
+from attrition.losses.services import (
+    loss_create,
+    loss_merge,
+    loss_set_status,
+    loss_unmerge,
+    loss_update,
+)
 from tests.ledger import Ledger
 
 
@@ -106,6 +112,32 @@ def test_merges_stay_one_level_deep(ledger: Ledger) -> None:
         loss_merge(loss=ledger.loss(), into=b)
     with pytest.raises(InvalidInput, match="into itself"):
         loss_merge(loss=c, into=c)
+
+
+def test_it_undoes_a_merge_with_its_evidence_and_history(ledger: Ledger) -> None:
+    kept = ledger.loss(evidence=[ledger.evidence(1)])
+    duplicate = ledger.loss(evidence=[ledger.evidence(2), ledger.evidence(3)])
+    loss_merge(loss=duplicate, into=kept, reason="same hull number")
+    assert kept.depictions.count() == 3
+
+    loss_unmerge(loss=duplicate, reason="different vehicles after all")
+
+    duplicate.refresh_from_db()
+    assert duplicate.status == ReviewStatus.VERIFIED
+    assert duplicate.merged_into_id is None
+    assert sorted(d.evidence.url for d in duplicate.depictions.all()) == [
+        "https://t.me/test_channel/2",
+        "https://t.me/test_channel/3",
+    ]
+    assert [d.evidence.url for d in kept.depictions.all()] == ["https://t.me/test_channel/1"]
+    kinds = list(
+        LossVersion.objects.filter(record=duplicate)
+        .order_by("version")
+        .values_list("change_kind", flat=True)
+    )
+    assert kinds[-2:] == [ChangeKind.MERGE, ChangeKind.REVERT]
+    with pytest.raises(InvalidInput, match="is not merged"):
+        loss_unmerge(loss=duplicate)
 
 
 def test_the_database_refuses_what_the_services_refuse(ledger: Ledger) -> None:

@@ -288,6 +288,55 @@ def loss_merge(*, loss: Loss, into: Loss, by: Any = None, reason: str = "", via:
     return target
 
 
+def loss_unmerge(*, loss: Loss, by: Any = None, reason: str = "", via: str = "") -> Loss:
+    """Undo a merge: the loss gets back its status and the depictions the merge moved away.
+
+    The merge's own versions say what it moved (depictions versioned "merged from #N"), so the
+    undo takes back exactly those, and it is recorded in both histories as a revert.
+    """
+    versions = history.versions_of(Loss)._default_manager
+    depiction_versions = history.versions_of(Depiction)._default_manager
+    with transaction.atomic():
+        source = _locked(loss, revision=None)
+        if source.status != ReviewStatus.MERGED or source.merged_into_id is None:
+            raise InvalidInput(f"loss #{source.pk} is not merged")
+        target = Loss.objects.select_for_update().get(pk=source.merged_into_id)
+        before = (
+            versions.filter(record=source)
+            .exclude(status=ReviewStatus.MERGED)
+            .order_by("-version")
+            .first()
+        )
+        moved = depiction_versions.filter(
+            valid_to__isnull=True,
+            change_kind=ChangeKind.MERGE,
+            change_reason=f"merged from #{source.pk}",
+            loss=target,
+        ).values_list("record_id", flat=True)
+        for depiction in Depiction.objects.select_for_update().filter(pk__in=list(moved)):
+            depiction.loss = source
+            depiction.save(update_fields=["loss", "updated_at"])
+            history.record_version(
+                depiction,
+                by=by,
+                kind=ChangeKind.REVERT,
+                reason=f"unmerged to #{source.pk}",
+                via=via,
+            )
+        source.status = getattr(before, "status", ReviewStatus.SUBMITTED)
+        source.merged_into = None
+        source.status_reason = reason
+        source.revision += 1
+        source.save(
+            update_fields=["status", "merged_into", "status_reason", "revision", "updated_at"]
+        )
+        _version(source, by=by, kind=ChangeKind.REVERT, reason=reason or "unmerged", via=via)
+        target.revision += 1
+        target.save(update_fields=["revision", "updated_at"])
+        _version(target, by=by, kind=ChangeKind.REVERT, reason=f"#{source.pk} unmerged", via=via)
+    return source
+
+
 def loss_delete(*, loss: Loss, by: Any = None, reason: str, via: str = "") -> Loss:
     """Soft-delete a loss: it leaves every count and page, and stays on record for admins."""
     if not reason.strip():
