@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "attrition.territory",
     "attrition.evidence",
     "attrition.capture",
+    "attrition.dedup",
     "attrition.losses",
     "attrition.claims",
     "attrition.importers",
