@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("attrition.site.urls")),
     path("", include("attrition.capture.urls")),
     path("", include("attrition.evidence.routes")),
+    path("", include("attrition.dedup.urls")),
 ]
