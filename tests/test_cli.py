@@ -40,6 +40,7 @@ COMMANDS = [
     "bundle",
     "verify",
     "linkrot",
+    "dedup",
 ]
 
 

@@ -41,7 +41,9 @@ def commands() -> list[tuple[str, click.Command]]:
     found: list[tuple[str, click.Command]] = [("attrition", cli)]
     for name, command in sorted(cli.commands.items()):
         found.append((f"attrition {name}", command))
-        assert not isinstance(command, click.Group), "walk nested groups here when there are some"
+        if isinstance(command, click.Group):
+            for sub, subcommand in sorted(command.commands.items()):
+                found.append((f"attrition {name} {sub}", subcommand))
     return found
 
 

@@ -28,6 +28,7 @@ from attrition.cli_base import (
     stdout_stream,
 )
 from attrition.cli_capture import bundle, capture, linkrot, verify
+from attrition.cli_dedup import dedup
 from attrition.cli_ledger import count, import_
 
 DEFAULT_BIND = "127.0.0.1:8000"
@@ -414,6 +415,7 @@ cli.add_command(capture)
 cli.add_command(bundle)
 cli.add_command(verify)
 cli.add_command(linkrot)
+cli.add_command(dedup)
 
 
 # --- entry point --------------------------------------------------------------------------------

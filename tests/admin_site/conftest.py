@@ -14,6 +14,7 @@ from attrition import history
 from attrition.accounts.models import User
 from attrition.catalog.models import CategoryMapping, ModelAlias
 from attrition.claims.models import Claim
+from attrition.dedup.models import MediaMatch
 from attrition.evidence.models import Capture, CustodyRecord, Evidence, FrameHash, LivenessCheck
 from attrition.history import ChangeKind
 from attrition.importers.models import SourceRecord
@@ -128,6 +129,12 @@ def world_make(ledger: Ledger, *, by: User) -> World:
             created_by=by,
         ),
         by,
+    )
+    twin = Capture.objects.create(
+        sha256="e" * 64, kind="image", storage_key="e/ee", mime="image/jpeg", size_bytes=2040
+    )
+    MediaMatch.objects.create(
+        capture_a=capture, capture_b=twin, kind="pdq", band="auto", distance=4
     )
     loss.refresh_from_db()
     return World(ledger, loss, evidence, capture, depiction, district, claim, tally, control)

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from attrition.accounts.models import User
 from attrition.catalog.models import EquipmentModel
+from attrition.dedup.models import LossCandidate, MediaMatch
 from attrition.evidence.models import Capture, CustodyRecord, Evidence, FrameHash, LivenessCheck
 from attrition.history import versions_of
 from attrition.importers.models import SourceRecord
@@ -19,10 +20,20 @@ from attrition.territory.models import AdminUnit
 from tests.admin_site.conftest import World, admin_url
 
 # What the pipeline and importers write, and the history: nobody adds these in the admin.
-READ_ONLY = {Capture, CustodyRecord, FrameHash, LivenessCheck, SourceRecord}
+READ_ONLY = {
+    Capture,
+    CustodyRecord,
+    FrameHash,
+    LivenessCheck,
+    SourceRecord,
+    MediaMatch,
+    LossCandidate,
+}
 
 
 def test_every_admin_page_answers_for_the_admin(world: World, admin_client: Client) -> None:
+    other = world.ledger.loss(markings="211")
+    LossCandidate.objects.create(loss_a=world.loss, loss_b=other, score=0.9, verdict="likely same")
     rows = world.rows()
     version_models = {versions_of(m) for m in (Loss, Evidence, Depiction, EquipmentModel)}
     assert set(admin.site._registry) - set(rows) == set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +65,38 @@ def test_it_counts_matched_media_between_two_losses(ledger: Ledger, tmp_path: Pa
     [pair] = loss_candidates_refresh(a)
     matched = next(s for s in pair.signals if s["name"] == "matched media")
     assert matched["contribution"] > 0
+
+
+def test_it_refreshes_candidates_when_a_loss_is_saved(
+    ledger: Ledger, django_capture_on_commit_callbacks: Any
+) -> None:
+    from huey.contrib.djhuey import HUEY
+
+    was, HUEY.immediate = HUEY.immediate, True
+    try:
+        first = ledger.loss(markings="311")
+        with django_capture_on_commit_callbacks(execute=True):
+            second = ledger.loss(markings="311")
+    finally:
+        HUEY.immediate = was
+    pair = LossCandidate.objects.get()
+    assert (pair.loss_a_id, pair.loss_b_id) == (first.pk, second.pk)
+
+
+def test_it_scans_the_ledger_and_lists_pairs_from_the_command_line(ledger: Ledger) -> None:
+    from click.testing import CliRunner
+
+    from attrition.cli import cli
+
+    a = ledger.loss(markings="411")
+    b = ledger.loss(markings="411")
+    runner = CliRunner()
+    scanned = runner.invoke(cli, ["dedup", "scan", "--conflict", ledger.conflict.slug])
+    assert scanned.exit_code == 0, scanned.output
+    assert "1 open pair(s), 1 new" in scanned.output
+    listed = runner.invoke(cli, ["dedup", "candidates"])
+    assert f"loss #{a.pk}" in listed.output
+    assert f"loss #{b.pk}" in listed.output
+    assert "markings" in listed.output
+    unknown = runner.invoke(cli, ["dedup", "scan", "--conflict", "nope"])
+    assert unknown.exit_code == 2
