@@ -83,6 +83,7 @@ def test_it_archives_a_photo_with_hashes_exif_derivatives_and_custody(
         (5, "enrich", "ok"),
         (7, "pdq", "ok"),
         (8, "custody", "ok"),
+        (9, "match", "ok"),
     ]
     capture = Capture.objects.get()
     body = photo_jpeg()
@@ -315,3 +316,49 @@ def test_it_ends_bad_media_in_a_clear_error_and_keeps_going(
     if body:  # what was received is kept as it came
         kept = Capture.objects.get(custody__job=bad)
         assert (capture_storage / kept.storage_key).read_bytes() == body
+
+
+def test_it_links_a_re_encoded_copy_of_an_archived_photo(
+    served: Loopback, capture_storage: Path
+) -> None:
+    from attrition.dedup.models import MediaMatch
+
+    out = io.BytesIO()
+    with Image.open(io.BytesIO(photo_jpeg())) as original:
+        original.convert("RGB").resize((240, 180)).save(out, "JPEG", quality=40)
+    copy = out.getvalue()
+    served.routes["/copy-small.jpg"] = lambda h: send(h, copy, content_type="image/jpeg")
+
+    run(served.url("/photo-exif.jpg"))
+    job = run(served.url("/copy-small.jpg"))
+
+    assert job.state == CaptureJob.State.DONE
+    match = MediaMatch.objects.get()
+    assert match.kind == "pdq"
+    assert match.band == "auto"
+    assert match.distance is not None
+    assert match.distance <= 31
+    assert [s["detail"] for s in job.steps if s["step"] == "match"] == [
+        "1 match(es), 1 linked, 0 for review"
+    ]
+
+
+def test_it_finds_a_clip_inside_a_longer_video(
+    served: Loopback, capture_storage: Path, tmp_path: Path
+) -> None:
+    from attrition.dedup.models import MediaMatch
+
+    long = clips.clip(tmp_path / "long.mp4", seconds=12, faststart=True).read_bytes()
+    cut = clips.clip(tmp_path / "cut.mp4", seconds=4, first=50, faststart=True).read_bytes()
+    served.routes["/long.mp4"] = lambda h: send(h, long, content_type="video/mp4")
+    served.routes["/cut.mp4"] = lambda h: send(h, cut, content_type="video/mp4")
+
+    run(served.url("/long.mp4"))
+    run(served.url("/cut.mp4"))
+
+    match = MediaMatch.objects.get(kind="frames")
+    assert match.band == "auto"
+    [ranges] = match.details["ranges"]
+    # The cut starts 50 frames (5 s at 10 fps) into the long video.
+    assert abs(ranges["a_start_ms"] - 5000) <= 1500
+    assert ranges["b_start_ms"] <= 1000

@@ -71,6 +71,7 @@ class Learned:
     frames: list[FrameHash] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: BadMedia | None = None
+    dihedral: tuple[pdq.Pdq, ...] = ()
 
 
 def derived_key(sha256: str, name: str) -> str:
@@ -137,7 +138,8 @@ def learn(
                     learned, path=path, sha256=sha256, workdir=workdir, step=step, storage=storage
                 )
             elif learned.kind == Capture.Kind.IMAGE:
-                hashed = step(7, "pdq", pdq.run, path=path)
+                learned.dihedral = step(7, "pdq", pdq.run_dihedral, path=path)
+                hashed = learned.dihedral[0]
                 learned.pdq_hex, learned.pdq_quality = hashed.hex, hashed.quality
                 if not hashed.trusted:
                     learned.notes.append(f"low-quality PDQ hash ({hashed.quality}): not trusted")
@@ -214,6 +216,10 @@ def archive(
     with transaction.atomic():
         capture = existing or capture_create(received, stored.key, learned)
         step(8, "custody", custody_record, job=job, capture=capture, received=received)
+    if existing is None and error is None and learned is not None:
+        from attrition.dedup.matching import capture_match
+
+        step(9, "match", capture_match, capture=capture, dihedral=learned.dihedral)
     return capture, error
 
 

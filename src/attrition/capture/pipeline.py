@@ -8,7 +8,9 @@
  5. enrich: sniffed type, pixel size, EXIF, public derivatives (`steps/enrich`);
  6. video: probe, sample frames and keyframes (`steps/video`);
  7. PDQ hashes of images and frames (`steps/pdq`);
- 8. custody: who, when, from where, how, with what tools (`capture.archive`).
+ 8. custody: who, when, from where, how, with what tools (`capture.archive`);
+ 9. match: against every stored image and frame hash, recorded as media matches
+    (`dedup.matching`), so duplicates are known before a loss is counted twice.
 
 A failure is recorded on the step and ends the job with a clear error, or puts it back in the
 queue with backoff when trying again can help (timeouts, dropped connections).

@@ -138,18 +138,25 @@ def html_check(data: bytes, path: Path) -> None:
             sniff = sniff[len(bom) :].decode(name, "replace").encode("utf-8", "replace")
             break
     if not sniff.strip():
-        raise BadMedia(f"{path.name} is empty, not an HTML page", details={"path": str(path)})
+        raise BadMedia(f"{path.name} is empty, not an HTML page")
     if b"\0" in sniff[:1024]:
-        raise BadMedia(f"{path.name} is binary, not an HTML page", details={"path": str(path)})
+        raise BadMedia(f"{path.name} is binary, not an HTML page")
     if HTML_MARK.search(sniff) or (sniff.lstrip().startswith(b"<") and TAG_MARK.search(sniff)):
         return
-    raise BadMedia(f"{path.name} is not an HTML page", details={"path": str(path)})
+    raise BadMedia(f"{path.name} is not an HTML page")
 
 
 def parse(data: bytes, encoding: str | None) -> BeautifulSoup:
     """Return the parsed page, decoded by the first encoding that fits it."""
     declared = [] if data.startswith(BOMS) or not encoding else [encoding.strip()]
-    text = UnicodeDammit(data, known_definite_encodings=declared, is_html=True).unicode_markup
+    # The fallbacks are given explicitly, so that no charset detector that happens to be
+    # installed (chardet, charset-normalizer) guesses before them and makes results vary.
+    text = UnicodeDammit(
+        data,
+        known_definite_encodings=declared,
+        user_encodings=["utf-8", "windows-1252"],
+        is_html=True,
+    ).unicode_markup
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)

@@ -126,6 +126,11 @@ def run(*, path: Path) -> Pdq:
     return hash_image(open_canonical(path))
 
 
+def run_dihedral(*, path: Path) -> tuple[Pdq, ...]:
+    """Return the 8 rotation and flip hashes of an image file, its own hash first (for queries)."""
+    return hash_dihedral(open_canonical(path))
+
+
 def distance(a: str, b: str) -> int:
     """Return the Hamming distance between two PDQ hashes given as hex."""
     return (int.from_bytes(to_bytes(a)) ^ int.from_bytes(to_bytes(b))).bit_count()
