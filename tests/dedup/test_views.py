@@ -116,3 +116,14 @@ def test_it_serves_derived_images_to_signed_in_users_only(
     assert b"".join(response.streaming_content) == b"\xff\xd8thumb"  # type: ignore[attr-defined]
     assert reviewer_client.get(f"/evidence/derived/{'ab' * 32}/../../secret").status_code == 404
     assert anon_client.get(url).status_code == 302
+
+
+def test_it_shows_possible_duplicates_on_the_loss_form(
+    ledger: Ledger, contributor_client: Client
+) -> None:
+    a, b = ledger.loss(markings="77"), ledger.loss(markings="77")
+    candidate = pair(a, b)
+    html = contributor_client.get(f"/admin/losses/loss/{a.pk}/change/").content.decode()
+    assert "Possible duplicates" in html
+    assert f'href="/review/duplicates/{candidate.pk}/"' in html
+    assert f"loss #{b.pk}" in html

@@ -9,8 +9,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
@@ -238,6 +239,7 @@ class LossAdmin(ReviewAdmin[Loss], ServiceAdmin[Loss]):
         "deleted_at",
         "is_sample",
         "depictions_list",
+        "duplicates_list",
         "history_table",
     )
     fieldsets = (
@@ -279,6 +281,7 @@ class LossAdmin(ReviewAdmin[Loss], ServiceAdmin[Loss]):
                     "deleted_at",
                     "is_sample",
                     "depictions_list",
+                    "duplicates_list",
                     "history_table",
                 )
             },
@@ -316,6 +319,34 @@ class LossAdmin(ReviewAdmin[Loss], ServiceAdmin[Loss]):
     @admin.display(description="tags")
     def tags_text(self, obj: Loss) -> str:
         return ", ".join(sorted(t.name for t in obj.tags.all()))
+
+    @admin.display(description="possible duplicates")
+    def duplicates_list(self, obj: Loss) -> str:
+        from attrition.dedup.models import LossCandidate
+
+        pairs = (
+            LossCandidate.objects.filter(Q(loss_a=obj) | Q(loss_b=obj), status="open")
+            .select_related("loss_a__model", "loss_b__model")
+            .order_by("-score")[:10]
+        )
+        return (
+            format_html_join(
+                SafeString("<br>"),
+                '<a href="{}">loss #{} {}</a>: {} ({})',
+                (
+                    (
+                        reverse("dedup:candidate", args=[p.pk]),
+                        other.pk,
+                        other.model,
+                        p.verdict,
+                        f"{p.score:.2f}",
+                    )
+                    for p in pairs
+                    for other in [p.loss_b if p.loss_a_id == obj.pk else p.loss_a]
+                ),
+            )
+            or "none found"
+        )
 
     @admin.display(description="shown in")
     def depictions_list(self, obj: Loss) -> str:
