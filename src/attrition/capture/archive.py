@@ -143,9 +143,25 @@ def learn(
                 learned.pdq_hex, learned.pdq_quality = hashed.hex, hashed.quality
                 if not hashed.trusted:
                     learned.notes.append(f"low-quality PDQ hash ({hashed.quality}): not trusted")
+                features_learn(learned, path=path, sha256=sha256, step=step, storage=storage)
         except BadMedia as exc:
             learned.error = exc
         return learned
+
+
+def features_learn(
+    learned: Learned, *, path: Path, sha256: str, step: StepRunner, storage: Storage
+) -> None:
+    """Store an image's local features for tier-2 matching; an image without any is noted."""
+    from attrition.dedup import tier2
+
+    key = derived_key(sha256, "features.npz")
+    try:
+        learned.derivatives[tier2.NAME] = step(
+            7, "features", tier2.features_store, path=path, key=key, storage=storage
+        )
+    except BadMedia as exc:
+        learned.notes.append(f"no local features: {exc.message}")
 
 
 def sniffed_or(declared: str) -> str:

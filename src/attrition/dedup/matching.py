@@ -17,6 +17,7 @@ from django.db import transaction
 from attrition.capture.steps.pdq import Pdq
 from attrition.dedup.index import AUTO_LINK, SUGGEST, match_image
 from attrition.dedup.models import MediaMatch
+from attrition.dedup.tier2 import verify_pairs
 from attrition.dedup.video_match import match_video
 from attrition.evidence.models import Capture, FrameHash
 from attrition.jobs import enqueue
@@ -29,11 +30,19 @@ def pair(a: int, b: int) -> tuple[int, int]:
 
 
 def match_save(
-    *, a: int, b: int, kind: str, distance: int | None, trusted: bool, details: dict[str, Any]
+    *,
+    a: int,
+    b: int,
+    kind: str,
+    distance: int | None,
+    trusted: bool,
+    details: dict[str, Any],
+    auto: bool | None = None,
 ) -> MediaMatch:
     """Record a match between two captures once per kind, keeping the closest one found."""
     low, high = pair(a, b)
-    auto = trusted and distance is not None and distance <= AUTO_LINK
+    if auto is None:
+        auto = trusted and distance is not None and distance <= AUTO_LINK
     band = MediaMatch.Band.AUTO if auto else MediaMatch.Band.SUGGEST
     found, created = MediaMatch.objects.get_or_create(
         capture_a_id=low,
@@ -83,6 +92,9 @@ def image_matches(capture: Capture, dihedral: Sequence[Pdq]) -> list[MediaMatch]
                 details=details,
             )
         )
+    # What PDQ cannot settle (the review band, untrusted hashes) goes to tier 2.
+    weak = [(capture.pk, h.capture_id) for h in hits if h.t_ms is None and not h.auto_link]
+    found.extend(verify_pairs(weak))
     return found
 
 

@@ -23,6 +23,8 @@ from attrition.evidence.models import Capture
 from attrition.losses.models import Depiction, Loss
 
 log = logging.getLogger(__name__)
+# The likeliest candidates of a loss whose images are also compared with local features.
+TIER2_LOSSES = 10
 
 
 def loss_captures(loss_ids: Iterable[int]) -> dict[int, set[int]]:
@@ -76,6 +78,28 @@ def media_evidence(loss: Loss, others: list[Loss]) -> dict[int, MediaEvidence]:
     }
 
 
+def tier2_check(loss: Loss, others: list[Loss]) -> int:
+    """Verify the images of a loss against those of its likeliest candidates with local
+    features (what crops, rotations and screenshots defeat PDQ on); return the matches found."""
+    from attrition.dedup.tier2 import verify_pairs
+
+    images = loss_captures([loss.pk, *(o.pk for o in others)])
+    kinds = dict(
+        Capture.objects.filter(pk__in={c for cs in images.values() for c in cs}).values_list(
+            "pk", "kind"
+        )
+    )
+    own = [c for c in images.get(loss.pk, ()) if kinds.get(c) == Capture.Kind.IMAGE]
+    pairs = [
+        (mine, theirs)
+        for other in others
+        for theirs in images.get(other.pk, ())
+        if kinds.get(theirs) == Capture.Kind.IMAGE
+        for mine in own
+    ]
+    return len(verify_pairs(pairs))
+
+
 def score_json(score: Score) -> list[dict[str, object]]:
     """Return a score's signals as the candidate record keeps them."""
     return [dataclasses.asdict(signal) for signal in score.signals]
@@ -94,6 +118,9 @@ def loss_candidates_refresh(loss: Loss, *, limit: int = 20) -> list[LossCandidat
 
     others = list(candidate_query(loss))
     evidence.update(media_evidence(loss, others))
+    first = candidates_for(loss, media_for=media_for, limit=TIER2_LOSSES, floor=0.0)
+    if tier2_check(loss, [other for other, _ in first]):
+        evidence.update(media_evidence(loss, others))
     kept = []
     with transaction.atomic():
         for other, score in candidates_for(loss, media_for=media_for, limit=limit):

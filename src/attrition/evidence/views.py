@@ -50,7 +50,9 @@ def derived(request: HttpRequest, sha256: str, name: str) -> HttpResponseBase:
 def derived_key_of(capture: Capture, name: str) -> str | None:
     """Return the storage key of a capture's derived file called `name`, if it has one."""
     for entry in capture.derivatives.values():
-        if isinstance(entry, dict) and str(entry.get("key", "")).rsplit("/", 1)[-1] == name:
+        if not isinstance(entry, dict) or not str(entry.get("mime", "")).startswith("image/"):
+            continue
+        if str(entry.get("key", "")).rsplit("/", 1)[-1] == name:
             return str(entry["key"])
     if name.startswith("frame-"):
         frame = capture.frames.filter(
