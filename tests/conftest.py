@@ -43,14 +43,23 @@ def on_postgres() -> bool:
     return "postgresql" in settings.DATABASES["default"]["ENGINE"]
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip the tests marked `postgres` when the default database is not PostgreSQL."""
-    if on_postgres():
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    """Skip `postgres` tests off PostgreSQL, and `browser` tests where Chromium is missing.
+
+    CI installs Chromium, so there a missing browser fails loudly instead of skipping.
+    """
+    no_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    no_browser = pytest.mark.skip(reason="needs Chromium: apt install chromium")
     for item in items:
-        if item.get_closest_marker("postgres"):
-            item.add_marker(skip)
+        if item.get_closest_marker("postgres") and not on_postgres():
+            item.add_marker(no_pg)
+        if item.get_closest_marker("browser") and not CHROMIUM:
+            if os.environ.get("CI"):
+                raise pytest.UsageError("CI has no Chromium: .ci/run should have installed it")
+            item.add_marker(no_browser)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -65,6 +74,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "DATABASE_URL=postgres://user@host:5432/dbname to run them",
             yellow=True,
             bold=True,
+        )
+    browsers = sum(
+        1 for report in terminalreporter.stats.get("skipped", []) if "browser" in report.keywords
+    )
+    if browsers and not CHROMIUM:
+        terminalreporter.write_sep(
+            "!", f"SKIPPED {browsers} browser tests: install chromium", yellow=True, bold=True
         )
 
 
