@@ -13,6 +13,7 @@ from PIL import Image, ImageOps
 
 from attrition.capture.errors import BadMedia
 from attrition.capture.steps.pdq import (
+    CANONICAL_SIDE,
     QUALITY_FLOOR,
     Pdq,
     canonical_image,
@@ -70,9 +71,13 @@ def test_it_trims_letterboxing_which_would_break_the_match(
     boxed.paste(original, (0, 128))
     copy = run(path=saved(tmp_path, boxed, quality=85))
     assert distance(stored.hex, copy.hex) <= NEAR
-    untrimmed = hash_image(fit(boxed, 512))
-    assert distance(hash_image(fit(original, 512)).hex, untrimmed.hex) > NEAR
-    assert canonical_image(boxed).size == canonical_image(original).size == (512, 384)
+    untrimmed = hash_image(fit(boxed, CANONICAL_SIDE))
+    assert distance(hash_image(fit(original, CANONICAL_SIDE)).hex, untrimmed.hex) > NEAR
+    assert (
+        canonical_image(boxed).size
+        == canonical_image(original).size
+        == (CANONICAL_SIDE, CANONICAL_SIDE * 3 // 4)
+    )
 
 
 def test_it_trims_pillarboxes_and_a_margin_of_another_colour(original: Image.Image) -> None:
@@ -87,10 +92,17 @@ def test_it_leaves_a_sky_alone(original: Image.Image) -> None:
     pixels = np.asarray(original).copy()
     fade = np.linspace(0, 1, 300)[:, None, None]
     pixels[:300] = np.array([150, 180, 230]) * (1 - fade) + np.array([175, 205, 245]) * fade
-    assert canonical_image(Image.fromarray(pixels)).size == (512, 384)  # a slow fade is content
+    # A slow fade is content.
+    assert canonical_image(Image.fromarray(pixels)).size == (
+        CANONICAL_SIDE,
+        CANONICAL_SIDE * 3 // 4,
+    )
     pixels[:300] = (200, 205, 210)
     pixels[250:300, 100:300] = (60, 60, 60)  # a roof against a flat, overcast sky
-    assert canonical_image(Image.fromarray(pixels)).size == (512, 384)
+    assert canonical_image(Image.fromarray(pixels)).size == (
+        CANONICAL_SIDE,
+        CANONICAL_SIDE * 3 // 4,
+    )
 
 
 def test_it_finds_a_mirrored_copy_among_the_dihedral_hashes(
@@ -113,7 +125,10 @@ def test_it_keeps_unrelated_images_far_apart(stored: Pdq) -> None:
 def test_it_distrusts_a_flat_image() -> None:
     flat = Image.new("RGB", (640, 480), (90, 110, 70))
     canonical = canonical_image(flat)
-    assert canonical.size == (512, 384)  # all border: kept whole, never trimmed away
+    assert canonical.size == (
+        CANONICAL_SIDE,
+        CANONICAL_SIDE * 3 // 4,
+    )  # all border: kept whole, never trimmed away
     digest = hash_image(canonical)
     assert digest.quality < QUALITY_FLOOR
     assert not digest.trusted
@@ -125,7 +140,7 @@ def test_it_applies_the_exif_orientation(tmp_path: Path, original: Image.Image) 
     exif[0x0112] = 6
     tagged = run(path=saved(tmp_path, original, "tagged.jpg", quality=90, exif=exif))
     plain = run(path=saved(tmp_path, upright, "upright.jpg", quality=90))
-    assert open_canonical(tmp_path / "tagged.jpg").size == (384, 512)
+    assert open_canonical(tmp_path / "tagged.jpg").size == (CANONICAL_SIDE * 3 // 4, CANONICAL_SIDE)
     assert distance(tagged.hex, plain.hex) <= 8
     assert distance(tagged.hex, run(path=saved(tmp_path, original, quality=90)).hex) > NEAR
 
@@ -138,7 +153,7 @@ def test_it_reduces_a_large_jpeg_on_decode_within_a_few_bits_of_a_full_decode(
     reduced = open_canonical(path)
     with Image.open(path) as full:
         fully = canonical_image(full)
-    assert reduced.size == fully.size == (512, 384)
+    assert reduced.size == fully.size == (CANONICAL_SIDE, CANONICAL_SIDE * 3 // 4)
     assert distance(hash_image(reduced).hex, hash_image(fully).hex) <= 8
 
 
@@ -152,7 +167,7 @@ def test_it_flattens_transparency_onto_white(original: Image.Image) -> None:
 
 
 def test_it_reads_png_and_heic_like_jpeg(tmp_path: Path, original: Image.Image) -> None:
-    small = fit(original, 512)
+    small = fit(original, CANONICAL_SIDE)
     direct = hash_image(canonical_image(small))
     for name, options in (("photo.png", {}), ("photo.heic", {"quality": 90})):
         assert distance(direct.hex, run(path=saved(tmp_path, small, name, **options)).hex) <= 8

@@ -4,6 +4,7 @@ losses that show the two pictures."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -74,3 +75,40 @@ def test_it_links_a_crop_through_the_losses_that_show_it(
     pair = LossCandidate.objects.get()
     matched = next(s for s in pair.signals if s["name"] == "matched media")
     assert matched["contribution"] > 0
+
+
+@pytest.mark.django_db
+def test_it_sends_a_pdq_link_the_features_do_not_confirm_to_review(capture_storage: Any) -> None:
+    """Two different photos whose hashes agree (as in one screenshot frame) are not linked."""
+    from django.core.files.storage import default_storage
+
+    from attrition.capture.steps.pdq import Pdq
+    from attrition.dedup.matching import image_matches
+    from attrition.dedup.tier2 import features_store
+
+    same_hash = "f0" * 32
+    made = []
+    for n, picture in enumerate((data.astronaut(), data.coffee())):
+        path = capture_storage.parent / f"photo{n}.jpg"
+        path.write_bytes(jpeg(Image.fromarray(picture)))
+        key = f"derivatives/test/{n}/features.npz"
+        entry = features_store(path=path, key=key, storage=default_storage)
+        made.append(
+            Capture.objects.create(
+                sha256=f"{n:064x}",
+                kind="image",
+                storage_key=f"captures/{n}",
+                mime="image/jpeg",
+                size_bytes=1,
+                pdq=same_hash,
+                pdq_quality=100,
+                derivatives={"features": entry},
+            )
+        )
+
+    [match] = image_matches(made[1], [Pdq(hex=same_hash, quality=100)])
+
+    assert match.kind == "pdq"
+    assert match.distance == 0
+    assert match.band == "suggest"
+    assert match.details["tier2"].startswith("not confirmed")

@@ -3,7 +3,9 @@ media matches, so the same photo or footage is known before a loss is counted tw
 
 Images are searched with the 8 rotations and flips of their hash; videos as a bag of frame
 hashes (a clip inside a compilation is found with its time range in both). Matches within the
-auto-link radius between trusted hashes are linked; the wider band goes to review.
+auto-link radius between trusted hashes are linked, if two stills also agree in their local
+features (PDQ alone links different photos inside one screenshot frame); the wider band, and
+what the features do not confirm, go to review.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.db import transaction
 from attrition.capture.steps.pdq import Pdq
 from attrition.dedup.index import AUTO_LINK, SUGGEST, match_image
 from attrition.dedup.models import MediaMatch
-from attrition.dedup.tier2 import verify_pairs
+from attrition.dedup.tier2 import confirm, verify_pairs
 from attrition.dedup.video_match import match_video
 from attrition.evidence.models import Capture, FrameHash
 from attrition.jobs import enqueue
@@ -77,6 +79,14 @@ def image_matches(capture: Capture, dihedral: Sequence[Pdq]) -> list[MediaMatch]
     )
     for hit in hits:
         details: dict[str, Any] = {"variant": hit.variant}
+        auto: bool | None = None
+        if hit.auto_link and hit.t_ms is None:
+            # PDQ links different photos framed alike (one screenshot frame, one banner):
+            # a still linked by PDQ alone must also agree in its local features.
+            verdict = confirm(capture.pk, hit.capture_id)
+            if verdict is not None and not verdict.same:
+                auto = False
+                details["tier2"] = f"not confirmed: {verdict.reason}"
         if hit.t_ms is not None:
             key_a, key_b = ("", frame_key(hit.capture_id, hit.t_ms))
             if capture.pk > hit.capture_id:
@@ -90,6 +100,7 @@ def image_matches(capture: Capture, dihedral: Sequence[Pdq]) -> list[MediaMatch]
                 distance=hit.distance,
                 trusted=hit.trusted,
                 details=details,
+                auto=auto,
             )
         )
     # What PDQ cannot settle (the review band, untrusted hashes) goes to tier 2.

@@ -55,6 +55,16 @@ def features_load(capture: Capture, storage: Storage | None = None) -> features.
         return None
 
 
+def confirm(a: int, b: int) -> features.Verdict | None:
+    """Return tier 2's verdict on two image captures, or None when either has no features."""
+    captures = Capture.objects.in_bulk([a, b])
+    fa = features_load(captures[a]) if a in captures else None
+    fb = features_load(captures[b]) if b in captures else None
+    if fa is None or fb is None:
+        return None
+    return features.verify(fa, fb)
+
+
 def verify_pairs(pairs: Iterable[tuple[int, int]]) -> list[MediaMatch]:
     """Verify pairs of image captures with their stored features; record those that match."""
     from attrition.dedup.matching import match_save
