@@ -100,3 +100,15 @@ def test_it_scans_the_ledger_and_lists_pairs_from_the_command_line(ledger: Ledge
     assert "markings" in listed.output
     unknown = runner.invoke(cli, ["dedup", "scan", "--conflict", "nope"])
     assert unknown.exit_code == 2
+
+
+def test_it_queues_an_imports_losses_in_batches_not_one_job_each(
+    ledger: Ledger, django_capture_on_commit_callbacks: Any
+) -> None:
+    from attrition.dedup import receivers
+
+    with django_capture_on_commit_callbacks() as callbacks, receivers.batched():
+        losses = [ledger.loss(markings=str(n)) for n in range(3)]
+    assert len(callbacks) == 1
+    assert callbacks[0].keywords == {"loss_ids": sorted(loss.pk for loss in losses)}
+    assert callbacks[0].args == ("dedup.losses",)

@@ -158,7 +158,10 @@ def import_run(
     if options.dry_run:
         plan.report.dry_run = True
         return plan.report
-    with transaction.atomic():
+    from attrition.dedup.receivers import batched
+
+    # Duplicate candidates of the imported losses are refreshed in a few jobs afterwards.
+    with transaction.atomic(), batched():
         # Planned again inside the transaction, so that what is written matches what was read.
         plan = importer.plan(parsed, options=options)
         importer.apply(plan, options=options, progress=progress or NoProgress())
