@@ -365,3 +365,28 @@ def test_it_finds_a_clip_inside_a_longer_video(
     # The cut starts 50 frames (5 s at 10 fps) into the long video.
     assert abs(ranges["a_start_ms"] - 5000) <= 1500
     assert ranges["b_start_ms"] <= 1000
+
+
+def test_it_records_an_unexpected_error_at_once_and_tries_again_later(
+    served: Loopback, capture_storage: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attrition.capture.steps import enrich
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(enrich, "run", broken)
+    monkeypatch.setenv("ATTRITION_CAPTURE_MAX_ATTEMPTS", "2")
+    job = run(served.url("/photo-exif.jpg"))
+
+    assert job.state == CaptureJob.State.QUEUED  # not left running until its lease ends
+    assert job.error_code == "internal_error"
+    assert "RuntimeError: disk on fire" in job.error_message
+    failed = [s for s in job.steps if s["outcome"] == "failed"]
+    assert [(s["step"], s["error"]["code"]) for s in failed] == [("enrich", "internal_error")]
+
+    CaptureJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+    pipeline.job_run(job.pk)
+    job.refresh_from_db()
+    assert job.state == CaptureJob.State.FAILED
+    assert job.attempts == 2

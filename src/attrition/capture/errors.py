@@ -66,3 +66,11 @@ class BadMedia(CaptureError):
 
     code = "bad_media"
     status = 422
+
+
+class CaptureCrash(CaptureError):
+    """A capture stopped on an unexpected error (a bug, a database or storage outage); it is
+    recorded on the job and tried again like a network failure."""
+
+    code = "internal_error"
+    status = 500

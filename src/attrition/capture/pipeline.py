@@ -34,6 +34,7 @@ from attrition.capture import services
 from attrition.capture.archive import Received
 from attrition.capture.errors import (
     BadMedia,
+    CaptureCrash,
     CaptureError,
     FetchFailed,
     FetchTooLarge,
@@ -63,6 +64,9 @@ class Steps:
             result = fn(**kwargs)
         except AttritionError as exc:
             outcome.update(outcome="failed", error=exc.as_dict()["error"])
+            raise
+        except Exception as exc:  # recorded here, then handled by job_run
+            outcome.update(outcome="failed", error=crash_of(exc).as_dict()["error"])
             raise
         finally:
             outcome["ms"] = round((time.monotonic() - started) * 1000)
@@ -97,7 +101,28 @@ def summary(result: Any) -> str:
 
 def retryable(error: AttritionError) -> bool:
     """Return whether trying the job again later could succeed."""
+    if isinstance(error, CaptureCrash):
+        return True
     return isinstance(error, FetchFailed) and not isinstance(error, SourceGone | FetchTooLarge)
+
+
+def crash_of(exc: Exception) -> CaptureCrash:
+    """Return the recorded error of an unexpected exception."""
+    return CaptureCrash(f"the capture stopped on an unexpected error: {type(exc).__name__}: {exc}")
+
+
+def retry_or_fail(job: CaptureJob, error: AttritionError) -> str:
+    """Put a failed job back in the queue if trying again can help, else end it failed."""
+    if retryable(error):
+        delay = services.job_retry_later(job, error=error)
+        if delay is not None:
+            from attrition.jobs import enqueue_in
+
+            enqueue_in(services.JOB, delay, job_id=job.pk)
+            return f"retry in {delay:.0f} s: {error.message}"
+    else:
+        services.job_finish(job, error=error)
+    return f"failed: {error.message}"
 
 
 def job_run(job_id: int) -> str:
@@ -117,16 +142,10 @@ def job_run(job_id: int) -> str:
     try:
         error = job_steps(job, steps)
     except AttritionError as exc:
-        if retryable(exc):
-            delay = services.job_retry_later(job, error=exc)
-            if delay is not None:
-                from attrition.jobs import enqueue_in
-
-                enqueue_in(services.JOB, delay, job_id=job.pk)
-                return f"retry in {delay:.0f} s: {exc.message}"
-        else:
-            services.job_finish(job, error=exc)
-        return f"failed: {exc.message}"
+        return retry_or_fail(job, exc)
+    except Exception as exc:  # a bug or an outage: on the record at once, not after the lease
+        log.exception("capture job %s stopped on an unexpected error", job.pk)
+        return retry_or_fail(job, crash_of(exc))
     services.job_finish(job, error=error)
     return f"failed: {error.message}" if error else "done"
 
