@@ -141,13 +141,14 @@ def candidates_for(
     media_for: Callable[[Loss, Loss], MediaEvidence] | None = None,
     limit: int = 20,
     floor: float = CANDIDATE_FLOOR,
+    others: Sequence[Loss] | None = None,
 ) -> list[tuple[Loss, Score]]:
     """Return up to `limit` candidates scoring at least `floor`, best first.
 
     Without `media_for`, media evidence is what the depictions share (files, posts, item
     numbers); near-duplicate pairs are then reported as not checked.
     """
-    others = list(candidate_query(loss))
+    others = list(candidate_query(loss)) if others is None else list(others)
     shared = shared_media(loss, others) if media_for is None else {}
     unshared = MediaEvidence(near_checked=False)
     scored = []

@@ -17,7 +17,13 @@ from django.db.models import Q
 
 from attrition.dedup.decisions import pair_key
 from attrition.dedup.models import LossCandidate, MediaMatch
-from attrition.dedup.scoring import Score, candidates_for, shared_media
+from attrition.dedup.scoring import (
+    CANDIDATE_FLOOR,
+    Score,
+    candidate_query,
+    candidates_for,
+    shared_media,
+)
 from attrition.dedup.signals import MediaEvidence
 from attrition.evidence.models import Capture
 from attrition.losses.models import Depiction, Loss
@@ -114,16 +120,18 @@ def loss_candidates_refresh(loss: Loss, *, limit: int = 20) -> list[LossCandidat
     def media_for(a: Loss, b: Loss) -> MediaEvidence:
         return evidence.get(b.pk, MediaEvidence())
 
-    from attrition.dedup.scoring import candidate_query
-
+    # The possible duplicates are read once, and scored again only if tier 2 found new matches.
     others = list(candidate_query(loss))
     evidence.update(media_evidence(loss, others))
-    first = candidates_for(loss, media_for=media_for, limit=TIER2_LOSSES, floor=0.0)
-    if tier2_check(loss, [other for other, _ in first]):
+    scored = candidates_for(loss, media_for=media_for, others=others, limit=len(others), floor=0.0)
+    if tier2_check(loss, [other for other, _ in scored[:TIER2_LOSSES]]):
         evidence.update(media_evidence(loss, others))
+        scored = candidates_for(
+            loss, media_for=media_for, others=others, limit=len(others), floor=0.0
+        )
     kept = []
     with transaction.atomic():
-        for other, score in candidates_for(loss, media_for=media_for, limit=limit):
+        for other, score in [(o, s) for o, s in scored if s.total >= CANDIDATE_FLOOR][:limit]:
             x, y = pair_key(loss, other)
             pair, created = LossCandidate.objects.get_or_create(
                 loss_a_id=x,
