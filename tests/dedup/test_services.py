@@ -112,3 +112,12 @@ def test_it_queues_an_imports_losses_in_batches_not_one_job_each(
     assert len(callbacks) == 1
     assert callbacks[0].keywords == {"loss_ids": sorted(loss.pk for loss in losses)}
     assert callbacks[0].args == ("dedup.losses",)
+
+
+def test_it_says_media_matches_were_looked_for_when_none_were_found(ledger: Ledger) -> None:
+    post = ledger.evidence(5)
+    ledger.loss(evidence=[post])
+    [pair] = loss_candidates_refresh(ledger.loss(evidence=[post]))
+    signals = {s["name"]: s for s in pair.signals}
+    assert signals["same media"]["contribution"] > 0
+    assert signals["matched media"]["value"] == "no near-duplicate pair"  # not "not checked"

@@ -77,8 +77,11 @@ def media_evidence(loss: Loss, others: list[Loss]) -> dict[int, MediaEvidence]:
             for other_id in owners.get(theirs, set()):
                 matched[other_id].append((mine, theirs, int(bits)))
     return {
+        # Media matches were looked up here, so "none" is a finding, not "not checked".
         other.pk: dataclasses.replace(
-            shared.get(other.pk, MediaEvidence()), matched=tuple(matched.get(other.pk, ()))
+            shared.get(other.pk, MediaEvidence()),
+            matched=tuple(matched.get(other.pk, ())),
+            near_checked=True,
         )
         for other in others
     }
