@@ -20,7 +20,8 @@ from attrition.admin_base.roles import ADMINS, REVIEWERS, M, is_autocomplete, ro
 from attrition.admin_base.versioned import VIA, VersionedAdmin
 from attrition.errors import AttritionError
 from attrition.history import ChangeKind
-from attrition.losses.choices import ReviewStatus
+from attrition.review import workflow
+from attrition.review.workflow import Action
 
 # --- Actions that ask for a reason -----------------------------------------------------------
 
@@ -173,84 +174,80 @@ class SoftDeleteAdmin(VersionedAdmin[M]):
 
 
 class ReviewAdmin(SoftDeleteAdmin[M]):
-    """Soft delete plus the review actions: mark verified (four-eyes), reject, send back."""
+    """Soft delete plus the review actions of the workflow (review.workflow decides who may)."""
 
     review_roles: ClassVar[frozenset[str]] = REVIEWERS
     status_field = "status"
-    actions: Any = ["mark_verified", "reject", "send_back", "soft_delete", "restore"]
+    actions: Any = [
+        "submit",
+        "mark_verified",
+        "reject",
+        "needs_changes",
+        "reopen",
+        "soft_delete",
+        "restore",
+    ]
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return self._role_in(request, self.review_roles)
 
-    def authors(self, obj: M) -> set[Any]:
-        """Return the ids of the users who created or last edited `obj` (four-eyes rule)."""
-        ids = {getattr(obj, "created_by_id", None), getattr(obj, "updated_by_id", None)}
-        if not hasattr(obj, "updated_by_id"):
-            version_model = history.versions_of(type(obj))
-            last_edit = (
-                version_model._default_manager.filter(
-                    record_id=obj.pk, change_kind__in=[ChangeKind.CREATE, ChangeKind.UPDATE]
-                )
-                .order_by("-version")
-                .values_list("changed_by_id", flat=True)
-                .first()
-            )
-            ids.add(last_edit)
-        return ids - {None}
+    def has_submit_permission(self, request: HttpRequest) -> bool:
+        return role_of(request.user) is not None
 
-    def set_status_one(self, request: HttpRequest, obj: M, status: str, reason: str) -> None:
-        """Move one record to `status` and record the change as a version."""
-        setattr(obj, self.status_field, status)
-        obj.save(update_fields=_touch_fields(obj, self.status_field))
-        history.record_version(obj, by=request.user, via=VIA, kind=ChangeKind.STATUS, reason=reason)
+    def has_reopen_permission(self, request: HttpRequest) -> bool:
+        return role_of(request.user) == Role.ADMIN
 
-    def _may_verify(self, request: HttpRequest, obj: M) -> bool:
-        if role_of(request.user) == Role.ADMIN or request.user.pk not in self.authors(obj):
-            return True
-        self.message_user(
-            request,
-            f"You cannot verify {obj}: you created or last edited it, and nobody verifies their "
-            "own work (four-eyes rule). Another reviewer has to verify it.",
-            messages.ERROR,
+    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        # Contributors edit their own records while in review; reviewers and admins any live one.
+        return obj is None or workflow.may_edit(request.user, obj)
+
+    def _transition(
+        self, request: HttpRequest, queryset: QuerySet[M], action: str, reason: str, done: str
+    ) -> None:
+        moved, refused = workflow.review_transition_many(
+            records=list(queryset), action=action, by=request.user, reason=reason, via=VIA
         )
-        return False
+        for obj, why in refused:
+            self.message_user(request, f"{obj}: {why}", messages.ERROR)
+        if moved:
+            self.message_user(request, done.format(n=len(moved)), messages.SUCCESS)
 
-    def _live(self, queryset: QuerySet[M]) -> QuerySet[M]:
-        return queryset.filter(deleted_at__isnull=True).exclude(
-            **{self.status_field: ReviewStatus.MERGED}
-        )
-
-    @admin.action(description="Mark verified", permissions=["review"])
-    def mark_verified(self, request: HttpRequest, queryset: QuerySet[M]) -> None:
-        allowed = [obj for obj in self._live(queryset) if self._may_verify(request, obj)]
-        self._each(
-            request,
-            allowed,
-            lambda obj: self.set_status_one(request, obj, ReviewStatus.VERIFIED, ""),
-            "Marked {n} record(s) verified.",
-        )
-
-    @admin.action(description="Reject (with reason)", permissions=["review"])
-    def reject(self, request: HttpRequest, queryset: QuerySet[M]) -> HttpResponse | None:
-        live = self._live(queryset)
+    def _with_reason(
+        self, request: HttpRequest, queryset: QuerySet[M], action: str, title: str, done: str
+    ) -> HttpResponse | None:
         reason, page = reason_asked(
-            self, request, live, action="reject", title="Reject", submit="Reject"
+            self, request, queryset, action=action, title=title, submit=title
         )
         if reason is None:
             return page
-        self._each(
-            request,
-            live,
-            lambda obj: self.set_status_one(request, obj, ReviewStatus.REJECTED, reason),
-            "Rejected {n} record(s).",
-        )
+        # The admin action of each of these has the workflow action's name.
+        self._transition(request, queryset, action, reason, done)
         return None
 
-    @admin.action(description="Send back to submitted", permissions=["review"])
-    def send_back(self, request: HttpRequest, queryset: QuerySet[M]) -> None:
-        self._each(
+    @admin.action(description="Submit for review", permissions=["submit"])
+    def submit(self, request: HttpRequest, queryset: QuerySet[M]) -> None:
+        self._transition(request, queryset, Action.SUBMIT, "", "Submitted {n} record(s).")
+
+    @admin.action(description="Mark verified", permissions=["review"])
+    def mark_verified(self, request: HttpRequest, queryset: QuerySet[M]) -> None:
+        self._transition(request, queryset, Action.VERIFY, "", "Marked {n} record(s) verified.")
+
+    @admin.action(description="Reject (with reason)", permissions=["review"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[M]) -> HttpResponse | None:
+        return self._with_reason(request, queryset, "reject", "Reject", "Rejected {n} record(s).")
+
+    @admin.action(description="Needs changes (with a comment)", permissions=["review"])
+    def needs_changes(self, request: HttpRequest, queryset: QuerySet[M]) -> HttpResponse | None:
+        return self._with_reason(
             request,
-            self._live(queryset),
-            lambda obj: self.set_status_one(request, obj, ReviewStatus.SUBMITTED, ""),
-            "Sent {n} record(s) back to submitted.",
+            queryset,
+            "needs_changes",
+            "Needs changes",
+            "Sent {n} record(s) back to their authors.",
         )
+
+    @admin.action(description="Reopen (admins, with reason)", permissions=["reopen"])
+    def reopen(self, request: HttpRequest, queryset: QuerySet[M]) -> HttpResponse | None:
+        return self._with_reason(request, queryset, "reopen", "Reopen", "Reopened {n} record(s).")

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 from django import forms
 from django.db import IntegrityError, models, transaction
 
-from attrition.accounts.models import Role
 from attrition.errors import AttritionError, StaleEdit
 from attrition.losses.choices import ReviewStatus
 
@@ -38,10 +37,12 @@ class EditorForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 def status_choices(*, current: str | None, role: str | None) -> list[tuple[str, str]]:
-    """Return the statuses a form offers: draft/submitted (any status but merged for admins)."""
-    allowed = set(ReviewStatus.values) - {ReviewStatus.MERGED}
-    if role != Role.ADMIN:
-        allowed = set(FORM_STATUSES)
+    """Return the statuses a form offers: draft or submitted, and the record's current one.
+
+    Verifying, rejecting, sending back and reopening are review actions (review.workflow), for
+    every role: a form that could set them would skip the four-eyes rule.
+    """
+    allowed = set(FORM_STATUSES)
     if current:
         allowed.add(current)
     return [(value, label) for value, label in ReviewStatus.choices if value in allowed]

@@ -33,10 +33,10 @@ from attrition.losses.services import (
     loss_delete,
     loss_merge,
     loss_restore,
-    loss_set_status,
     loss_update,
 )
 from attrition.losses.tally import TallyRule
+from attrition.review.workflow import Action, review_transition
 
 # One entry of a fate history as written on the form: `destroyed (airstrike) on 2021-08-15`.
 FATE_ITEM = re.compile(
@@ -177,14 +177,18 @@ class LossForm(ServiceForm):
                 **{name: data[name] for name in changed & EDITABLE_FIELDS},
             )
         if data["status"] != self.status_before:
-            loss = loss_set_status(
-                loss=loss,
-                status=data["status"],
+            moved = review_transition(
+                record=loss,
+                action=Action.SUBMIT
+                if data["status"] == ReviewStatus.SUBMITTED
+                else Action.WITHDRAW,
                 by=self.user,
                 reason=reason,
                 revision=loss.revision if loss is not self.instance else data["revision"],
                 via=VIA,
             )
+            assert isinstance(moved, Loss)
+            loss = moved
         return loss
 
 
@@ -357,9 +361,6 @@ class LossAdmin(ReviewAdmin[Loss], ServiceAdmin[Loss]):
             )
             or "—"
         )
-
-    def set_status_one(self, request: HttpRequest, obj: Loss, status: str, reason: str) -> None:
-        loss_set_status(loss=obj, status=status, by=request.user, reason=reason, via=VIA)
 
     def soft_delete_one(self, request: HttpRequest, obj: Loss, reason: str) -> None:
         loss_delete(loss=obj, by=request.user, reason=reason, via=VIA)

@@ -23,6 +23,7 @@ class ReviewStatus(models.TextChoices):
 
     DRAFT = "draft", "draft"
     SUBMITTED = "submitted", "submitted"
+    NEEDS_CHANGES = "needs_changes", "needs changes"
     VERIFIED = "verified", "verified"
     REJECTED = "rejected", "rejected"
     MERGED = "merged", "merged"
