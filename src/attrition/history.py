@@ -213,3 +213,47 @@ def diff(
         if older is None or old != new:
             changes.append(FieldChange(field=name, old=old, new=new))
     return changes
+
+
+def version_values(version: models.Model) -> dict[str, Any]:
+    """Return the record's audited values as one of its version rows holds them, by attname."""
+    record_model = next(m for m, v in VERSION_MODELS.items() if v is type(version))
+    return {f.attname: getattr(version, f.attname) for f in audited_fields(record_model)}
+
+
+def latest_version(instance: models.Model) -> models.Model | None:
+    """Return the current version row of a record (None before its first version)."""
+    return (
+        versions_of(type(instance))
+        ._default_manager.filter(record_id=instance.pk, valid_to__isnull=True)
+        .select_related("changed_by")
+        .first()
+    )
+
+
+# Values that change on every save and say nothing about what an editor changed.
+_NOISE = frozenset({"updated_at", "revision", "updated_by_id", "created_at"})
+
+
+def changes_since(instance: models.Model, seen: models.Model | None) -> list[FieldChange]:
+    """Return what changed in a record between version row `seen` and its current version."""
+    current = latest_version(instance)
+    if current is None or seen is None:
+        return []
+    fields = [f.attname for f in audited_fields(type(instance)) if f.attname not in _NOISE] + [
+        f.attname for f in type(current)._meta.concrete_fields if f.name == "tag_names"
+    ]
+    return diff(seen, current, fields=fields)
+
+
+def changes_text(changes: list[FieldChange]) -> str:
+    """Return field changes as one sentence: "markings: '211' -> '212'; fate: ..."."""
+
+    def show(value: Any) -> str:
+        text = repr(value) if not isinstance(value, str) else f"'{value}'"
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    return "; ".join(
+        f"{c.field.removesuffix('_id').replace('_', ' ')}: {show(c.old)} -> {show(c.new)}"
+        for c in changes
+    )

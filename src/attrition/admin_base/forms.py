@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.db import IntegrityError, models, transaction
 
+from attrition import history
 from attrition.errors import AttritionError, StaleEdit
 from attrition.losses.choices import ReviewStatus
 
@@ -27,6 +28,8 @@ class EditorForm(forms.ModelForm):  # type: ignore[type-arg]
         widget=forms.TextInput(attrs={"size": 80}),
     )
 
+    seen_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields.get(self.status_field)
@@ -34,6 +37,39 @@ class EditorForm(forms.ModelForm):  # type: ignore[type-arg]
             field.choices = status_choices(
                 current=getattr(self.instance, self.status_field, None), role=self.role
             )
+        if self.instance.pk is not None and type(self.instance) in history.VERSION_MODELS:
+            latest = history.latest_version(self.instance)
+            self.initial["seen_version"] = getattr(latest, "version", None)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or self.cleaned_data
+        self._refuse_stale(cleaned.get("seen_version"))
+        return cleaned
+
+    def _refuse_stale(self, seen: int | None) -> None:
+        """Refuse the save if someone saved the record since this form was opened.
+
+        The admin runs the form inside its transaction: the row lock (a write lock on SQLite,
+        whose transactions start IMMEDIATE) holds until the save, so no write slips in between.
+        """
+        instance = self.instance
+        if seen is None or instance.pk is None or type(instance) not in history.VERSION_MODELS:
+            return
+        type(instance)._default_manager.select_for_update().filter(pk=instance.pk).first()
+        latest: Any = history.latest_version(instance)
+        if latest is None or latest.version == seen:
+            return
+        versions = history.versions_of(type(instance))._default_manager
+        opened = versions.filter(record_id=instance.pk, version=seen).first()
+        changes = history.changes_since(instance, opened)
+        who = latest.changed_by or "someone"
+        meanwhile = f" Meanwhile: {history.changes_text(changes)}." if changes else ""
+        raise forms.ValidationError(
+            f"{instance} was changed by {who} since you opened it (version {seen}, now "
+            f"{latest.version}).{meanwhile} Your edit was not saved and is still in the form: "
+            "reload the record, then apply it again.",
+            code="stale",
+        )
 
 
 def status_choices(*, current: str | None, role: str | None) -> list[tuple[str, str]]:
@@ -42,7 +78,7 @@ def status_choices(*, current: str | None, role: str | None) -> list[tuple[str, 
     Verifying, rejecting, sending back and reopening are review actions (review.workflow), for
     every role: a form that could set them would skip the four-eyes rule.
     """
-    allowed = set(FORM_STATUSES)
+    allowed: set[str] = set(FORM_STATUSES)
     if current:
         allowed.add(current)
     return [(value, label) for value, label in ReviewStatus.choices if value in allowed]

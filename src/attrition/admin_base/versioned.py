@@ -19,13 +19,17 @@ from attrition.history import ChangeKind
 VIA = "admin"
 
 
+def _flat(fields: Any) -> list[str]:
+    return [f for item in fields for f in (item if isinstance(item, list | tuple) else [item])]
+
+
 class VersionedAdmin(RoleAdmin[M]):
     """An admin of an audited model: each save records a version, in the same transaction."""
 
     form = EditorForm
     status_field: ClassVar[str] = ""
     history_formatters: ClassVar[dict[str, Formatter]] = {}
-    form_only_fields: ClassVar[tuple[str, ...]] = ("change_reason",)
+    form_only_fields: ClassVar[tuple[str, ...]] = ("change_reason", "seen_version")
 
     def get_form(
         self, request: HttpRequest, obj: M | None = None, change: bool = False, **kwargs: Any
@@ -41,8 +45,15 @@ class VersionedAdmin(RoleAdmin[M]):
 
     def get_fieldsets(self, request: HttpRequest, obj: M | None = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or self.has_change_permission(request, obj):
+        if obj is None:
             return fieldsets
+        if self.has_change_permission(request, obj):
+            shown = {f for _, opts in fieldsets for f in _flat(opts["fields"])}
+            if "seen_version" in shown:
+                return fieldsets
+            # The version the editor opened goes with the form, to refuse a stale save.
+            (name, opts), *rest = fieldsets
+            return [(name, {**opts, "fields": [*opts["fields"], "seen_version"]}), *rest]
         # A view-only page shows the record, not the inputs that only exist to edit it.
         return [
             (

@@ -20,7 +20,7 @@ from attrition.admin_base.filters import DeletedFilter, SideFilter
 from attrition.admin_base.forms import EditorForm, ServiceForm
 from attrition.admin_base.history import history_register
 from attrition.admin_base.links import admin_link, record_link
-from attrition.admin_base.roles import ADMINS, ALL_ROLES, REVIEWERS, RoleAdmin
+from attrition.admin_base.roles import ADMINS, ALL_ROLES, REVIEWERS, RoleAdmin, role_of
 from attrition.admin_base.versioned import VIA, ServiceAdmin
 from attrition.errors import AttritionError, InvalidInput
 from attrition.losses.choices import ReviewStatus
@@ -291,15 +291,20 @@ class LossAdmin(ReviewAdmin[Loss], ServiceAdmin[Loss]):
             },
         ),
     )
-    form_only_fields = ("change_reason", "revision")
+    form_only_fields = ("change_reason", "revision", "seen_version")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Loss]:
-        return (
+        queryset = (
             super()
             .get_queryset(request)
             .select_related("model", "side", "admin_unit")
             .defer("admin_unit__geometry")
         )
+        if role_of(request.user) not in REVIEWERS:
+            # Drafts and records sent back are their author's until submitted.
+            private = [ReviewStatus.DRAFT, ReviewStatus.NEEDS_CHANGES]
+            queryset = queryset.filter(~Q(status__in=private) | Q(created_by=request.user.pk))
+        return queryset
 
     def get_readonly_fields(self, request: HttpRequest, obj: Loss | None = None) -> Any:
         base = tuple(super().get_readonly_fields(request, obj))

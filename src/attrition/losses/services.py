@@ -155,16 +155,30 @@ def loss_create(
     return loss
 
 
+def _plain(value: Any) -> Any:
+    """Return a value as JSON can carry it (dates and ids as text)."""
+    return value if isinstance(value, str | int | float | bool | list | dict | None) else str(value)
+
+
 def _locked(loss: Loss, *, revision: int | None) -> Loss:
     """Return the row locked for update, refusing the edit if it changed since `revision`."""
     current = Loss.objects.select_for_update().get(pk=loss.pk)
     if revision is not None and current.revision != revision:
-        latest = current.versions.order_by("-version").first()  # type: ignore[attr-defined]
+        versions = history.versions_of(Loss)._default_manager.filter(record_id=loss.pk)
+        latest = versions.order_by("-version").select_related("changed_by").first()
+        seen = versions.filter(revision=revision).order_by("-version").first()
         who = getattr(latest, "changed_by", None) or "someone"
+        changes = history.changes_since(current, seen)
+        meanwhile = f": meanwhile {history.changes_text(changes)}" if changes else ""
         raise StaleEdit(
             f"loss #{loss.pk} was changed by {who} since you opened it "
-            f"(your revision {revision}, now {current.revision}); reload, then apply your edit",
-            details={"your_revision": revision, "current_revision": current.revision},
+            f"(your revision {revision}, now {current.revision}){meanwhile}. Your edit was not "
+            "saved and is still in the form: reload the record, then apply it again",
+            details={
+                "your_revision": revision,
+                "current_revision": current.revision,
+                "changed": [{"field": c.field, "old": c.old, "new": c.new} for c in changes],
+            },
         )
     return current
 
@@ -399,3 +413,47 @@ def depiction_create(
         _save(depiction)
         history.record_version(depiction, by=by, kind=ChangeKind.CREATE, via=via)
     return depiction
+
+
+def loss_revert(
+    *,
+    loss: Loss,
+    version: int,
+    by: Any = None,
+    reason: str = "",
+    revision: int | None = None,
+    via: str = "",
+) -> Loss:
+    """Put a loss's content back as it was in one of its versions; the revert is a new version.
+
+    Content is what an editor changes (the editable fields, fates and tags); the review status,
+    a merge and a deletion have their own actions and are left as they are.
+    """
+    old = history.versions_of(Loss)._default_manager.filter(record_id=loss.pk, version=version)
+    past: Any = old.first()
+    if past is None:
+        raise InvalidInput(f"loss #{loss.pk} has no version {version}")
+    with transaction.atomic():
+        current = _locked(loss, revision=revision)
+        if current.status == ReviewStatus.MERGED:
+            raise InvalidInput(f"loss #{current.pk} is merged into #{current.merged_into_id}")
+        for field in Loss._meta.concrete_fields:
+            if field.name in EDITABLE_FIELDS:
+                setattr(current, field.attname, getattr(past, field.attname))
+        current.fate = past.fate
+        current.fate_history = past.fate_history
+        if getattr(by, "is_authenticated", False):
+            current.updated_by = by
+        current.revision += 1
+        _check_loss_refs(current)
+        _validate(current)
+        _save(current)
+        current.tags.set(tags_ensure(past.tag_names or []))
+        _version(
+            current,
+            by=by,
+            kind=ChangeKind.REVERT,
+            reason=reason or f"reverted to version {version}",
+            via=via,
+        )
+    return current

@@ -70,14 +70,11 @@ AUTHOR_EDITABLE = frozenset({S.DRAFT, S.SUBMITTED, S.NEEDS_CHANGES})
 
 def status_field(model: type[models.Model]) -> str:
     """Return the name of the review-status field of a reviewable model."""
-    names = {f.name for f in model._meta.concrete_fields}
-    for name in ("review_status", "status"):
-        if name in names:
-            field = model._meta.get_field(name)
-            if getattr(field, "choices", None) and set(S.values) <= {
-                c[0] for c in field.choices or []
-            }:
-                return name
+    for field in model._meta.concrete_fields:
+        if field.name in ("review_status", "status"):
+            values = {c[0] for c in field.choices or []}
+            if set(S.values) <= values:
+                return field.name
     raise LookupError(f"{model.__name__} has no review status")
 
 
@@ -188,7 +185,7 @@ def review_transition(
         setattr(current, field, rule.target)
         updates = [field]
         if hasattr(current, "status_reason"):
-            current.status_reason = reason  # type: ignore[attr-defined]
+            setattr(current, "status_reason", reason)  # noqa: B010
             updates.append("status_reason")
         if has_revision:
             current.revision += 1  # type: ignore[attr-defined]
