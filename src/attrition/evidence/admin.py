@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat, truncatechars
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -20,6 +20,12 @@ from attrition.admin_base.links import admin_link
 from attrition.admin_base.roles import ALL_ROLES, ReadOnlyAdmin
 from attrition.admin_base.versioned import VIA, ServiceAdmin
 from attrition.errors import InvalidInput
+from attrition.evidence.admin_sensitive import (
+    FLAG_ACTIONS,
+    FlagActionsAdmin,
+    media_html,
+    redact_urls,
+)
 from attrition.evidence.custody import custody_log
 from attrition.evidence.models import (
     Capture,
@@ -30,6 +36,7 @@ from attrition.evidence.models import (
     LivenessCheck,
     Platform,
 )
+from attrition.evidence.sensitive import capture_flag, evidence_flag
 from attrition.evidence.services import evidence_create, url_canonical
 
 ADD_FIELDS = ("url", "platform", "channel", "title", "description", "posted_at")
@@ -41,6 +48,7 @@ CHANGE_FIELDS = (
     "title",
     "description",
     ("posted_at", "posted_at_precision"),
+    ("graphic", "personal_data"),
     "change_reason",
     ("added_by", "created_at"),
     "updated_at",
@@ -107,9 +115,10 @@ class EvidenceForm(ServiceForm):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(SoftDeleteAdmin[Evidence], ServiceAdmin[Evidence]):
+class EvidenceAdmin(FlagActionsAdmin[Evidence], SoftDeleteAdmin[Evidence], ServiceAdmin[Evidence]):
     form = EvidenceForm
     edit_roles = ALL_ROLES
+    actions: Any = [*SoftDeleteAdmin.actions, *FLAG_ACTIONS]
     list_display = (
         "id",
         "short_url",
@@ -118,10 +127,20 @@ class EvidenceAdmin(SoftDeleteAdmin[Evidence], ServiceAdmin[Evidence]):
         "title",
         "posted_at",
         "added_by",
+        "graphic",
+        "personal_data",
         "is_deleted",
     )
     list_display_links = ("id", "short_url")
-    list_filter = (DeletedFilter, "platform", "source_status", "is_sample", "posted_at_precision")
+    list_filter = (
+        DeletedFilter,
+        "platform",
+        "source_status",
+        "graphic",
+        "personal_data",
+        "is_sample",
+        "posted_at_precision",
+    )
     list_select_related = ("added_by",)
     search_fields = ("id__exact", "canonical_url", "original_url", "title", "channel")
     date_hierarchy = "created_at"
@@ -133,10 +152,15 @@ class EvidenceAdmin(SoftDeleteAdmin[Evidence], ServiceAdmin[Evidence]):
         "updated_at",
         "deleted_at",
         "is_sample",
+        "graphic",
+        "personal_data",
         "custody_table",
         "liveness_table",
         "history_table",
     )
+
+    def flag_one(self, request: HttpRequest, obj: Evidence, reason: str, **flags: bool) -> None:
+        evidence_flag(evidence=obj, by=request.user, reason=reason, via=VIA, **flags)
 
     def get_fields(self, request: HttpRequest, obj: Evidence | None = None) -> Any:
         return ADD_FIELDS if obj is None else CHANGE_FIELDS
@@ -180,7 +204,8 @@ class EvidenceAdmin(SoftDeleteAdmin[Evidence], ServiceAdmin[Evidence]):
 
 
 @admin.register(Capture)
-class CaptureAdmin(ReadOnlyAdmin[Capture]):
+class CaptureAdmin(FlagActionsAdmin[Capture], ReadOnlyAdmin[Capture]):
+    actions: Any = FLAG_ACTIONS
     list_display = (
         "short_sha",
         "kind",
@@ -189,13 +214,25 @@ class CaptureAdmin(ReadOnlyAdmin[Capture]):
         "dimensions",
         "duration_s",
         "pdq_quality",
+        "graphic",
+        "personal_data",
         "is_sample",
         "created_at",
     )
-    list_filter = ("kind", "is_sample")
+    list_filter = ("kind", "graphic", "personal_data", "is_sample")
     search_fields = ("^sha256", "^pdq", "mime", "storage_key")
     date_hierarchy = "created_at"
-    readonly_fields = ("custody_table", "original_link", "custody_log_table")
+    readonly_fields = ("custody_table", "original_link", "derived_images", "custody_log_table")
+
+    def get_urls(self) -> list[URLPattern]:
+        return [*redact_urls(self), *super().get_urls()]
+
+    def flag_one(self, request: HttpRequest, obj: Capture, reason: str, **flags: bool) -> None:
+        capture_flag(capture=obj, by=request.user, reason=reason, via=VIA, **flags)
+
+    @admin.display(description="derived images and redactions")
+    def derived_images(self, obj: Capture) -> str:
+        return media_html(obj)
 
     def change_view(
         self,

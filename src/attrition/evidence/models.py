@@ -56,6 +56,13 @@ class Evidence(models.Model):
         help_text="Whether the source was still online at its last check.",
     )
     source_checked_at = models.DateTimeField(null=True, blank=True)
+    graphic = models.BooleanField(
+        default=False, help_text="Graphic: public pages blur its media until a click."
+    )
+    personal_data = models.BooleanField(
+        default=False,
+        help_text="Shows personal data: the public sees only redacted copies of its media.",
+    )
     is_sample = models.BooleanField(default=False, help_text="Demo record, not real evidence.")
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -124,6 +131,13 @@ class Capture(models.Model):
         help_text="Public working copies, metadata stripped: {name: {key, mime, width, height}}.",
     )
     notes = models.JSONField(default=list, blank=True, help_text="What enrichment noticed.")
+    # Set and cleared through evidence.sensitive, each change logged in the custody log.
+    graphic = models.BooleanField(
+        default=False, help_text="Graphic: public pages blur it until a click."
+    )
+    personal_data = models.BooleanField(
+        default=False, help_text="Shows personal data: the public sees only a redacted copy."
+    )
     is_sample = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -266,7 +280,7 @@ class LivenessCheck(models.Model):
 
 
 class CustodyEvent(models.Model):
-    """One entry of a capture's append-only custody log: captured, viewed, exported, re-checked."""
+    """One entry of a capture's append-only custody log: captured, viewed, exported, flagged..."""
 
     class Action(models.TextChoices):
         CAPTURED = "captured", "captured"
@@ -274,6 +288,8 @@ class CustodyEvent(models.Model):
         EXPORTED = "exported", "exported"
         BUNDLED = "bundled", "bundled"
         RECHECKED = "rechecked", "source re-checked"
+        FLAGGED = "flagged", "flags changed"
+        REDACTED = "redacted", "redacted copy made"
 
     capture = models.ForeignKey(Capture, on_delete=models.PROTECT, related_name="custody_log")
     evidence = models.ForeignKey(
@@ -290,7 +306,17 @@ class CustodyEvent(models.Model):
         ordering = ["capture_id", "at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(action__in=["captured", "viewed", "exported", "bundled", "rechecked"]),
+                condition=Q(
+                    action__in=[
+                        "captured",
+                        "viewed",
+                        "exported",
+                        "bundled",
+                        "rechecked",
+                        "flagged",
+                        "redacted",
+                    ]
+                ),
                 name="evidence_custody_event_action_valid",
             ),
         ]

@@ -1,17 +1,24 @@
-"""Downloads of archived originals, each one recorded in the capture's custody log."""
+"""Downloads of archived originals (each one logged), and derived images as each may see them."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseForbidden
 from django.http.response import HttpResponseBase
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
-from attrition.errors import Forbidden
+from attrition.errors import Forbidden, NotFound
 from attrition.evidence.custody import original_export
 from attrition.evidence.models import Capture
+from attrition.evidence.visibility import NOT_PUBLIC, derived_choose
+from attrition.evidence.visibility import derived_url as derived_url
+
+# Short, so that a loss un-verified or media flagged later soon leaves shared caches.
+PUBLIC_MAX_AGE = 300
 
 
 @login_required
@@ -32,44 +39,43 @@ def original(request: HttpRequest, sha256: str) -> HttpResponseBase:
     return response
 
 
-@login_required
 @require_safe
 def derived(request: HttpRequest, sha256: str, name: str) -> HttpResponseBase:
-    """Send a metadata-free derived image (thumbnail, web copy, video frame) of a capture."""
+    """Send a metadata-free derived image (thumbnail, web copy, video frame) of a capture.
+
+    Reviewers, admins and the collector get any; others only those of public media, redacted
+    where it shows personal data (see evidence.visibility). Anonymous readers asking for media
+    that is not public are sent to the login page, as before these became public.
+    """
     capture = Capture.objects.filter(sha256=sha256).first()
-    if capture is None:
-        raise Http404("no such capture")
-    key = derived_key_of(capture, name)
-    if key is None:
-        raise Http404("no such derived file")
-    response = FileResponse(default_storage.open(key, "rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400, immutable"
+    try:
+        if capture is None:
+            raise NotFound("no such capture")
+        served = derived_choose(capture=capture, name=name, user=request.user)
+    except NotFound as exc:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise Http404(exc.message) from None
+    except Forbidden as exc:
+        if not request.user.is_authenticated and exc.details.get("why") == NOT_PUBLIC:
+            return redirect_to_login(request.get_full_path())
+        return forbidden(exc.message)
+    response = FileResponse(default_storage.open(served.key, "rb"), content_type="image/jpeg")
+    if served.public:
+        response["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
+    else:
+        response["Cache-Control"] = "private, max-age=86400"
+    # Who asks decides what this URL sends (redacted or not): caches must tell them apart.
+    patch_vary_headers(response, ("Cookie",))
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-def derived_key_of(capture: Capture, name: str) -> str | None:
-    """Return the storage key of a capture's derived file called `name`, if it has one."""
-    for entry in capture.derivatives.values():
-        if not isinstance(entry, dict) or not str(entry.get("mime", "")).startswith("image/"):
-            continue
-        if str(entry.get("key", "")).rsplit("/", 1)[-1] == name:
-            return str(entry["key"])
-    if name.startswith("frame-"):
-        frame = capture.frames.filter(
-            storage_key__endswith=f"/frames/{name.removeprefix('frame-')}"
-        )
-        found = frame.values_list("storage_key", flat=True).first()
-        return str(found) if found else None
-    return None
-
-
-def derived_url(capture: Capture, which: str = "thumb") -> str:
-    """Return the URL of a capture's derived image (`thumb` or `web`), or "" if it has none."""
-    entry = capture.derivatives.get(which) if isinstance(capture.derivatives, dict) else None
-    if not isinstance(entry, dict) or not entry.get("key"):
-        return ""
-    name = str(entry["key"]).rsplit("/", 1)[-1]
-    return reverse("evidence:derived", args=[capture.sha256, name])
+def forbidden(message: str) -> HttpResponseForbidden:
+    """Return a 403 that says why, as plain text, never cached."""
+    response = HttpResponseForbidden(message + "\n", content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def frame_url(capture: Capture, storage_key: str) -> str:

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
 from attrition.catalog.models import Conflict
+from attrition.evidence.visibility import public_media
 from attrition.jobs import enqueue
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.fates import fate_history_text
@@ -66,10 +67,11 @@ def loss_page(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("evidence", "capture")
         .order_by("evidence__posted_at", "evidence_id")
     )
+    media = public_media(depictions)
     context = {
         "loss": loss,
         "fate_text": fate_history_text(loss.fate_history),
-        "depictions": depictions,
+        "depictions": [(d, media.get(d.pk, [])) for d in depictions],
         "tags": loss.tags.all(),
     }
     return render(request, "site/loss.html", context)
