@@ -58,17 +58,23 @@ def test_it_serves_media_of_a_verified_loss_to_anyone(
     assert body(response)[:2] == b"\xff\xd8"
 
 
-def test_it_keeps_media_of_unverified_losses_from_readers_and_other_contributors(
+def test_it_keeps_media_of_unverified_losses_from_readers_and_others_drafts(
     ledger: Ledger, evidence: Evidence, capture: Capture, anon_client: Client
 ) -> None:
-    loss = ledger.loss(status=ReviewStatus.SUBMITTED)
+    loss = ledger.loss(status=ReviewStatus.DRAFT)
     depiction_create(loss=loss, evidence=evidence, capture=capture)
     url = url_of(capture, "web")
 
     anonymous = anon_client.get(url)
     assert anonymous.status_code == 302  # to the login page, as before media could be public
     assert "/login/" in anonymous["Location"]
-    stranger = client_for(user_make("erin", role="contributor")).get(url)
+    erin = client_for(user_make("erin", role="contributor"))
+    stranger = erin.get(url)
+    # Once offered for review, the loss and its media are open to every editor.
+    Loss.objects.filter(pk=loss.pk).update(status=ReviewStatus.SUBMITTED)
+    opened = erin.get(url)
+    assert opened.status_code == 200
+    opened.close()
     assert stranger.status_code == 403
     assert b"not public" in stranger.content
     assert stranger["Cache-Control"] == "private, no-store"

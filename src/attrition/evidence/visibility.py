@@ -1,9 +1,9 @@
 """Who may see which derived image of a capture, and the public gallery of a loss's evidence.
 
-Reviewers, admins and whoever collected a capture see all of its derived images. Anyone else,
-signed in or not, sees them only when the capture depicts a public loss (verified, not deleted,
-of a public conflict), and, when the capture or any evidence it was collected for is flagged as
-showing personal data, only its redacted copies.
+Reviewers, admins and whoever collected a capture see all of its derived images. Anyone else
+sees them only when the capture depicts a public loss (verified, not deleted, of a public
+conflict) or, for contributors, a loss they may open in review; and, when the capture or any
+evidence it was collected for is flagged as showing personal data, only its redacted copies.
 """
 
 from __future__ import annotations
@@ -76,6 +76,20 @@ def capture_is_public(capture: Capture) -> bool:
     ).exists()
 
 
+def capture_in_review_for(user: Any, capture: Capture) -> bool:
+    """Return whether a capture depicts a loss an editor may open (redaction rules still apply)."""
+    from attrition.losses.models import Depiction
+    from attrition.review.selectors import losses_visible_to
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        Depiction.objects.filter(deleted_at__isnull=True, loss__in=losses_visible_to(user))
+        .filter(Q(capture=capture) | Q(capture__isnull=True, evidence__custody__capture=capture))
+        .exists()
+    )
+
+
 def flags_of(captures: Iterable[Capture]) -> dict[int, Flags]:
     """Return the effective flags of each capture (its own, or any of its evidence's), by id."""
     captures = list(captures)
@@ -96,7 +110,7 @@ def derived_choose(*, capture: Capture, name: str, user: Any) -> Served:
         raise NotFound("no such derived file")
     if may_see_everything(user, capture):
         return Served(key=key, public=False)
-    if not capture_is_public(capture):
+    if not capture_is_public(capture) and not capture_in_review_for(user, capture):
         raise Forbidden(
             "this image is not public: it shows no verified loss", details={"why": NOT_PUBLIC}
         )

@@ -40,7 +40,11 @@ CSV_COLUMNS = [
 
 
 def _queryset(*, include_unpublished: bool) -> QuerySet[Loss]:
-    base = Loss.objects.all() if include_unpublished else public_losses()
+    base = (
+        Loss.objects.all()
+        if include_unpublished
+        else public_losses().filter(conflict__is_public=True)
+    )
     depictions = Depiction.objects.filter(deleted_at__isnull=True).select_related("evidence")
     return (
         base.select_related(
