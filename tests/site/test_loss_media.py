@@ -70,15 +70,15 @@ def test_it_keeps_media_of_unverified_losses_from_readers_and_others_drafts(
     assert "/login/" in anonymous["Location"]
     erin = client_for(user_make("erin", role="contributor"))
     stranger = erin.get(url)
-    # Once offered for review, the loss and its media are open to every editor.
-    Loss.objects.filter(pk=loss.pk).update(status=ReviewStatus.SUBMITTED)
-    opened = erin.get(url)
-    assert opened.status_code == 200
-    opened.close()
     assert stranger.status_code == 403
     assert b"not public" in stranger.content
     assert stranger["Cache-Control"] == "private, no-store"
     assert anon_client.get(f"/evidence/derived/{'0' * 64}/web.jpg").status_code == 302
+    # Once offered for review, the loss and its media are open to every editor.
+    Loss.objects.filter(pk=loss.pk).update(status=ReviewStatus.SUBMITTED)
+    opened = erin.get(url)
+    assert opened.status_code == 200
+    opened.close()  # last: closing a response ends the test client's request
 
 
 def test_it_keeps_media_of_deleted_or_rejected_losses_from_readers(
