@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "axes",
     "attrition.accounts",
     "attrition.catalog",
     "attrition.territory",
@@ -101,6 +103,7 @@ INSTALLED_APPS = [
     "attrition.losses",
     "attrition.claims",
     "attrition.importers",
+    "attrition.review",
     "attrition.site",
 ]
 
@@ -113,12 +116,42 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "attrition.urls"
 WSGI_APPLICATION = "attrition.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "account:login"
+LOGIN_REDIRECT_URL = "account:home"
+LOGOUT_REDIRECT_URL = "site:home"
+# The lockout backend comes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "attrition.accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = config.LOGIN_FAILURE_LIMIT.read()
+AXES_COOLOFF_TIME = timedelta(minutes=config.LOGIN_COOLOFF_MINUTES.read())
+# One username from one address: a guesser is stopped without locking a whole office out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# Failed attempts are kept (they make the lockout); a log of every sign-in is not.
+AXES_DISABLE_ACCESS_LOG = True
+# Its admin pages ignore roles; `attrition users unlock` lifts a lockout.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # its start-up banner would print before every CLI command
+API_ANON_RATE = config.API_ANON_RATE.read()
+API_USER_RATE = config.API_USER_RATE.read()
+CACHES = {"default": config.cache_options()}
+_email = config.email_options()
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST, EMAIL_PORT = _email.host, _email.port
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email.user, _email.password
+EMAIL_USE_TLS, EMAIL_USE_SSL = _email.use_tls, _email.use_ssl
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = config.EMAIL_FROM.read()
 
 TEMPLATES = [
     {

@@ -40,7 +40,7 @@ def finish(job: CaptureJob, state: str = CaptureJob.State.DONE) -> None:
 def test_it_sends_anonymous_readers_to_the_login(anon_client: Client, path: str) -> None:
     response = anon_client.get(path)
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=")
+    assert response["Location"].startswith("/account/login/?next=")
 
 
 def test_it_tells_a_lapsed_htmx_poll_to_reload_its_page(anon_client: Client) -> None:

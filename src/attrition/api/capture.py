@@ -11,6 +11,8 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 from pydantic import Field
 
+from attrition.accounts.models import Scope
+from attrition.api.auth import require_scope
 from attrition.capture.models import CaptureJob
 from attrition.capture.selectors import job_visible
 from attrition.capture.services import capture_submit_many, capture_upload
@@ -107,6 +109,7 @@ def job_out(job: CaptureJob) -> JobOut:
 @router.post("", response={201: SubmittedOut}, summary="Capture URLs")
 def submit(request: HttpRequest, payload: SubmitIn) -> Status[SubmittedOut]:
     """Queue a capture job per URL; refused URLs are listed with why, the others go ahead."""
+    require_scope(request, Scope.WRITE)
     results = capture_submit_many(urls=payload.urls, by=request.user, via="api")
     jobs, refused = [], []
     for result in results:
@@ -121,6 +124,7 @@ def submit(request: HttpRequest, payload: SubmitIn) -> Status[SubmittedOut]:
 @router.post("/upload", response={201: SubmittedOut}, summary="Capture uploaded files")
 def upload(request: HttpRequest, files: File[list[UploadedFile]]) -> Status[SubmittedOut]:
     """Store each uploaded file as evidence of its own and queue its capture job."""
+    require_scope(request, Scope.WRITE)
     jobs, refused = [], []
     for fh in files:
         try:
