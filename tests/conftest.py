@@ -27,6 +27,10 @@ if not os.environ.get("ATTRITION_DATA_DIR"):
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attrition.settings")
 # Set Django up now, so that conftests and test modules below may import models at the top.
 django.setup()
+# Tests make many accounts: a fast hash keeps each one cheap (Django's advice for test suites).
+from django.conf import settings as _settings  # noqa: E402
+
+_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if TYPE_CHECKING:
     from django.test import Client
@@ -96,6 +100,14 @@ def user_make(username: str, *, role: str, is_superuser: bool = False) -> User:
         is_staff=True,
         is_superuser=is_superuser,
     )
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared() -> None:
+    """Start every test with an empty cache: rate limits and lockouts outlive a rollback."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

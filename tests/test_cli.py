@@ -39,6 +39,8 @@ COMMANDS = [
     "capture",
     "bundle",
     "verify",
+    "users",
+    "territory",
     "linkrot",
     "dedup",
 ]

@@ -99,7 +99,8 @@ def test_every_audited_record_refuses_a_stale_save(
     assert first.status_code == 302, first.context["adminform"].form.errors
     assert second.status_code == 200
     errors = " ".join(second.context["adminform"].form.non_field_errors())
-    assert "was changed by bob" in errors and "number: 700 -> 650" in errors
+    assert "was changed by bob" in errors
+    assert "number: 700 -> 650" in errors
     world.claim.refresh_from_db()
     assert world.claim.number == 650
     numbers = ClaimVersion.objects.filter(record=world.claim).values_list("number", flat=True)

@@ -25,14 +25,13 @@ QUEUE_FILTERS = ("conflict", "side", "category", "model", "author", "duplicates"
 
 
 def losses_visible_to(user: Any, queryset: QuerySet[Loss] | None = None) -> QuerySet[Loss]:
-    """Return the losses a user may open: readers the verified ones, editors all but others' drafts.
-
-    Deleted losses are shown to admins only.
+    """Return the losses a user may open: readers the verified ones of public conflicts, editors
+    all but others' drafts. Deleted losses are shown to admins only.
     """
     queryset = Loss.objects.all() if queryset is None else queryset
     role = role_of(user)
     if role is None:
-        return queryset.filter(status=S.VERIFIED, deleted_at__isnull=True)
+        return queryset.filter(status=S.VERIFIED, deleted_at__isnull=True, conflict__is_public=True)
     if role != Role.ADMIN:
         queryset = queryset.filter(deleted_at__isnull=True)
     if role in workflow.REVIEWERS:

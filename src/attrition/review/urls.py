@@ -8,6 +8,7 @@ app_name = "review"
 urlpatterns = [
     path("review/", views.queue, name="queue"),
     path("review/mine/", views.mine, name="mine"),
+    path("review/export.<str:fmt>", views.export, name="export"),
     path("review/losses/<int:pk>/", views.loss, name="loss"),
     path("review/losses/<int:pk>/act", views.act, name="act"),
     path("review/losses/<int:pk>/merge", views.merge, name="merge"),

@@ -6,13 +6,15 @@ The pages are thin: every decision is review.workflow's (who may do what) or a l
 
 from __future__ import annotations
 
+import io
+import tempfile
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponseForbidden
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseForbidden
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +24,7 @@ from attrition.admin_base.roles import role_of
 from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
 from attrition.errors import AttritionError, Forbidden
 from attrition.losses.choices import ReviewStatus
+from attrition.losses.exports import export_losses
 from attrition.losses.models import Loss
 from attrition.losses.services import loss_merge, loss_revert
 from attrition.review import selectors, workflow
@@ -200,3 +203,28 @@ def revert(request: HttpRequest, pk: int) -> HttpResponseBase:
     else:
         messages.success(request, f"Loss #{pk} is back to its content of version {version}.")
     return redirect(reverse("review:loss", args=[pk]) + "#history")
+
+
+@login_required
+@require_safe
+def export(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """Download every loss, unpublished ones too, for reviewers and admins (CSV or JSON)."""
+    if _editor(request) not in workflow.REVIEWERS:
+        return HttpResponseForbidden(
+            "Only reviewers and admins export unpublished records; the public data is on the "
+            "open data page."
+        )
+    if fmt not in ("csv", "json"):
+        raise Http404("no such format")
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+b")  # noqa: SIM115
+    text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+    export_losses(fmt="csv" if fmt == "csv" else "json", out=text, include_unpublished=True)
+    text.flush()
+    text.detach()
+    spool.seek(0)
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    response = FileResponse(
+        spool, as_attachment=True, filename=f"attrition-all-losses.{fmt}", content_type=content_type
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

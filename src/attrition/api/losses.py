@@ -1,0 +1,275 @@
+"""API for the ledger's losses: read one, create, edit, and move it through review.
+
+Readers see verified losses only; editors also see the records the review pages show them.
+Every write is attributed to the caller (a session user or an API token's user) and versioned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from ninja import Router, Schema
+from ninja.responses import Status
+from pydantic import Field
+
+from attrition.accounts.models import Scope
+from attrition.admin_base.roles import role_of
+from attrition.api.auth import ANYONE, require_scope
+from attrition.catalog.models import Conflict, EquipmentModel, Side
+from attrition.errors import Forbidden, InvalidInput
+from attrition.losses.choices import ReviewStatus
+from attrition.losses.models import Loss
+from attrition.losses.services import EDITABLE_FIELDS, loss_create, loss_merge, loss_update
+from attrition.review import workflow
+from attrition.review.selectors import losses_visible_to
+from attrition.review.workflow import Action
+from attrition.territory.models import AdminUnit
+
+router = Router(tags=["losses"])
+VIA = "api"
+
+
+class FateOut(Schema):
+    fate: str
+    detail: str = ""
+    date: str | None = None
+
+
+class LossOut(Schema):
+    id: int
+    conflict: str
+    side: int
+    side_name: str
+    model: int
+    model_name: str
+    category: str
+    fate: str
+    fate_history: list[FateOut]
+    captured_by: int | None
+    first_seen: dt.date | None
+    first_seen_precision: str
+    admin_unit: int | None
+    lat: float | None
+    lon: float | None
+    place_precision: str
+    place_text: str
+    unit: str
+    markings: str
+    description: str
+    tags: list[str]
+    status: str
+    status_reason: str
+    merged_into: int | None
+    revision: int = Field(description="Send it back with an edit: a stale one is refused (409).")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class LossIn(Schema):
+    conflict: str = Field(description="The conflict's slug.")
+    side: int = Field(description="Id of the side that lost it.")
+    model: int
+    fates: list[str] = Field(min_length=1, description='In order, e.g. ["captured", "destroyed"].')
+    status: str = Field(default=ReviewStatus.DRAFT, description="draft or submitted")
+    captured_by: int | None = None
+    first_seen: dt.date | None = None
+    first_seen_precision: str = "day"
+    admin_unit: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    place_precision: str | None = None
+    place_text: str = ""
+    unit: str = ""
+    markings: str = ""
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
+class LossPatch(Schema):
+    revision: int = Field(description="The revision the edit was based on.")
+    side: int | None = None
+    model: int | None = None
+    fates: list[str] | None = None
+    captured_by: int | None = None
+    first_seen: dt.date | None = None
+    first_seen_precision: str | None = None
+    admin_unit: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    place_precision: str | None = None
+    place_text: str | None = None
+    unit: str | None = None
+    markings: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+    reason: str = ""
+
+
+class ReviewIn(Schema):
+    action: Action
+    reason: str = ""
+    revision: int | None = None
+
+
+class MergeIn(Schema):
+    into: int = Field(description="Id of the loss this one repeats.")
+    reason: str = ""
+
+
+def loss_out(loss: Loss) -> LossOut:
+    """Return a loss as the API shows it."""
+    return LossOut(
+        id=loss.pk,
+        conflict=loss.conflict.slug,
+        side=loss.side_id,
+        side_name=loss.side.name,
+        model=loss.model_id,
+        model_name=loss.model.name,
+        category=loss.model.category.slug,
+        fate=loss.fate,
+        fate_history=[FateOut(**entry) for entry in loss.fate_history],
+        captured_by=loss.captured_by_id,
+        first_seen=loss.first_seen,
+        first_seen_precision=loss.first_seen_precision,
+        admin_unit=loss.admin_unit_id,
+        lat=loss.lat,
+        lon=loss.lon,
+        place_precision=loss.place_precision,
+        place_text=loss.place_text,
+        unit=loss.unit,
+        markings=loss.markings,
+        description=loss.description,
+        tags=sorted(t.name for t in loss.tags.all()),
+        status=loss.status,
+        status_reason=loss.status_reason,
+        merged_into=loss.merged_into_id,
+        revision=loss.revision,
+        created_at=loss.created_at,
+        updated_at=loss.updated_at,
+    )
+
+
+def _visible(request: HttpRequest, loss_id: int) -> Loss:
+    found = (
+        losses_visible_to(request.user)
+        .select_related("conflict", "side", "model__category")
+        .filter(pk=loss_id)
+        .first()
+    )
+    if found is None:
+        raise Http404(f"no loss #{loss_id}, or not one you may see")
+    return found
+
+
+def _editor(request: HttpRequest) -> None:
+    require_scope(request, Scope.WRITE)
+    if role_of(request.user) is None:
+        raise Forbidden("only contributors, reviewers and admins write to the ledger")
+
+
+def _refs(conflict: Conflict, data: dict[str, Any]) -> dict[str, Any]:
+    """Return the loss fields of a payload with ids turned into the records they name."""
+    fields: dict[str, Any] = {}
+    lookups: dict[str, Any] = {
+        "side": Side.objects.filter(conflict=conflict),
+        "captured_by": Side.objects.filter(conflict=conflict),
+        "model": EquipmentModel.objects.all(),
+        "admin_unit": AdminUnit.objects.all(),
+    }
+    for name, value in data.items():
+        if name not in EDITABLE_FIELDS:
+            continue
+        if name in lookups and value is not None:
+            found = lookups[name].filter(pk=value).first()
+            if found is None:
+                raise InvalidInput(f"{name.replace('_', ' ')} #{value} does not exist here")
+            value = found
+        fields[name] = value
+    return fields
+
+
+@router.get("/{loss_id}", response=LossOut, auth=ANYONE, summary="One loss")
+def loss_get(request: HttpRequest, loss_id: int) -> LossOut:
+    """Return a loss: readers see verified losses only."""
+    return loss_out(_visible(request, loss_id))
+
+
+@router.post("", response={201: LossOut}, summary="Record a loss")
+def loss_new(request: HttpRequest, payload: LossIn) -> Status[LossOut]:
+    """Record a new loss as a draft or submitted for review (verifying is a review action)."""
+    _editor(request)
+    if payload.status not in (ReviewStatus.DRAFT, ReviewStatus.SUBMITTED):
+        raise InvalidInput("a new loss is a draft or submitted; verifying is a review action")
+    conflict = Conflict.objects.filter(slug=payload.conflict).first()
+    if conflict is None:
+        raise InvalidInput(f"no conflict {payload.conflict!r}")
+    data = payload.model_dump(exclude={"conflict", "fates", "status", "tags", "reason"})
+    if data.get("place_precision") is None:
+        data.pop("place_precision", None)
+    fields = _refs(conflict, data)
+    created = loss_create(
+        conflict=conflict,
+        fates=payload.fates,
+        status=payload.status,
+        tags=payload.tags,
+        by=request.user,
+        via=VIA,
+        reason=payload.reason,
+        **fields,
+    )
+    return Status(201, loss_out(_visible(request, created.pk)))
+
+
+@router.patch("/{loss_id}", response=LossOut, summary="Edit a loss")
+def loss_edit(request: HttpRequest, loss_id: int, payload: LossPatch) -> LossOut:
+    """Change some fields of a loss; refused if it changed since `revision` (409)."""
+    _editor(request)
+    found = _visible(request, loss_id)
+    if not workflow.may_edit(request.user, found):
+        raise Forbidden(f"you may not edit loss #{loss_id}")
+    given = payload.model_dump(exclude_unset=True, exclude={"revision", "reason", "fates", "tags"})
+    loss_update(
+        loss=found,
+        by=request.user,
+        revision=payload.revision,
+        fates=payload.fates,
+        tags=payload.tags,
+        reason=payload.reason,
+        via=VIA,
+        **_refs(found.conflict, given),
+    )
+    return loss_out(_visible(request, loss_id))
+
+
+@router.post("/{loss_id}/review", response=LossOut, summary="Take a review action")
+def loss_review(request: HttpRequest, loss_id: int, payload: ReviewIn) -> LossOut:
+    """Submit, withdraw, verify, reject, send back with a comment, or reopen a loss."""
+    _editor(request)
+    workflow.review_transition(
+        record=_visible(request, loss_id),
+        action=payload.action,
+        by=request.user,
+        reason=payload.reason,
+        revision=payload.revision,
+        via=VIA,
+    )
+    return loss_out(_visible(request, loss_id))
+
+
+@router.post("/{loss_id}/merge", response=LossOut, summary="Merge a duplicate into another loss")
+def loss_merge_into(request: HttpRequest, loss_id: int, payload: MergeIn) -> LossOut:
+    """Merge this loss into the one it repeats (reviewers and admins); returns the one kept."""
+    _editor(request)
+    if role_of(request.user) not in workflow.REVIEWERS:
+        raise Forbidden("only reviewers and admins merge losses")
+    kept = loss_merge(
+        loss=_visible(request, loss_id),
+        into=_visible(request, payload.into),
+        by=request.user,
+        reason=payload.reason,
+        via=VIA,
+    )
+    return loss_out(_visible(request, kept.pk))
