@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import click
 
+from attrition.cli_accounts import users
 from attrition.cli_base import (
     PROG,
     AttritionGroup,
@@ -30,6 +31,7 @@ from attrition.cli_base import (
 from attrition.cli_capture import bundle, capture, linkrot, verify
 from attrition.cli_dedup import dedup
 from attrition.cli_ledger import count, import_
+from attrition.cli_territory import territory
 
 DEFAULT_BIND = "127.0.0.1:8000"
 ADMIN_USERNAME = "admin"
@@ -416,6 +418,10 @@ cli.add_command(bundle)
 cli.add_command(verify)
 cli.add_command(linkrot)
 cli.add_command(dedup)
+# The account commands live in cli_accounts.
+cli.add_command(users)
+# The territory commands live in cli_territory.
+cli.add_command(territory)
 
 
 # --- entry point --------------------------------------------------------------------------------

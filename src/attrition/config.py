@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -369,3 +370,158 @@ def storage_options() -> dict[str, object]:
     if key_id:
         options["access_key"], options["secret_key"] = key_id, secret
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+# --- accounts, rate limits, the cache and mail ------------------------------------------------
+
+RATE_UNITS = ("s", "sec", "m", "min", "h", "hour", "d", "day")
+
+
+def parse_rate(name: str, raw: str) -> str:
+    value = raw.strip()
+    count, sep, period = value.partition("/")
+    unit = period.lstrip("0123456789")
+    multiplier = period[: len(period) - len(unit)]
+    if not (sep and count.isdigit() and int(count) > 0 and unit in RATE_UNITS) or (
+        multiplier and int(multiplier) < 1
+    ):
+        raise SettingError(
+            f"{name}={raw!r} is not a rate: use requests/period such as 60/min, 1000/hour or "
+            "10/5min (units: s, sec, m, min, h, hour, d, day)"
+        )
+    return value
+
+
+def parse_cache_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    scheme, sep, rest = value.partition("://")
+    if value and not (sep and scheme.lower() in {"redis", "rediss"} and rest):
+        raise SettingError(
+            f"{name}={raw!r} is not supported: use redis://host:6379/0, rediss://host:6379/0, "
+            "or leave it empty"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class EmailOptions:
+    """Django's EMAIL_* settings, as ATTRITION_EMAIL_URL gives them."""
+
+    backend: str = "django.core.mail.backends.dummy.EmailBackend"
+    host: str = "localhost"
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+
+
+def email_options_for(name: str, url: str) -> EmailOptions:
+    """Return the mail settings a mail URL gives (empty: send nothing); fail loudly on a bad one."""
+    if not url:
+        return EmailOptions()
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return EmailOptions(backend="django.core.mail.backends.console.EmailBackend")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname or port == -1:
+        raise SettingError(
+            f"{name}={url!r} is not supported: use smtp://user:password@host:587, "
+            "smtps://user:password@host:465, console:// or leave it empty"
+        )
+    port = port or (465 if parts.scheme == "smtps" else 587)
+    return EmailOptions(
+        backend="django.core.mail.backends.smtp.EmailBackend",
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        # Port 25 is a local relay, spoken in the clear; anything else is a submission port.
+        use_tls=parts.scheme == "smtp" and port != 25,
+        use_ssl=parts.scheme == "smtps",
+    )
+
+
+def parse_email_url(name: str, raw: str) -> str:
+    email_options_for(name, raw.strip())
+    return raw.strip()
+
+
+LOGIN_FAILURE_LIMIT = declare(
+    "ATTRITION_LOGIN_FAILURE_LIMIT",
+    "5",
+    "Failed sign-ins with one username from one address after which that username is locked "
+    "out from that address, on the site's and the admin's login pages alike.",
+    parse_positive_int,
+)
+LOGIN_COOLOFF_MINUTES = declare(
+    "ATTRITION_LOGIN_COOLOFF_MINUTES",
+    "30",
+    "Minutes a login lockout lasts; an admin can lift it sooner with `attrition users unlock`.",
+    parse_positive_int,
+)
+API_ANON_RATE = declare(
+    "ATTRITION_API_ANON_RATE",
+    "60/min",
+    "Most API requests an anonymous client (one IP address) may make, such as 60/min; more are "
+    "answered 429.",
+    parse_rate,
+)
+API_USER_RATE = declare(
+    "ATTRITION_API_USER_RATE",
+    "600/min",
+    "Most API requests one signed-in user (by session or token) may make, such as 600/min; "
+    "more are answered 429.",
+    parse_rate,
+)
+CACHE_URL = declare(
+    "ATTRITION_CACHE_URL",
+    "",
+    "Shared cache that holds the API rate limits, as redis://[:password@]host:6379/0 (rediss:// "
+    "for TLS). Empty means each web process keeps its own, so the limits are per process.",
+    parse_cache_url,
+)
+EMAIL_URL = declare(
+    "ATTRITION_EMAIL_URL",
+    "",
+    "Mail server for set-password links: smtp://user:password@host:587 (STARTTLS; port 25 in "
+    "the clear), smtps://user:password@host:465 (TLS) or console:// (print them). Empty means "
+    "no mail is sent: links are only shown to the admin who made them.",
+    parse_email_url,
+)
+EMAIL_FROM = declare(
+    "ATTRITION_EMAIL_FROM",
+    "attrition@localhost",
+    "Sender address of the mail attrition sends.",
+    parse_str,
+)
+MAP_TILE_URL = declare(
+    "ATTRITION_MAP_TILE_URL",
+    "",
+    "Tile server URL template for the territory map's background, e.g. "
+    "https://tile.example.org/{z}/{x}/{y}.png. Empty means no tiles: the admin-unit outlines are "
+    "the map, and no page loads anything from another server.",
+    parse_str,
+)
+MAP_TILE_ATTRIBUTION = declare(
+    "ATTRITION_MAP_TILE_ATTRIBUTION",
+    "",
+    "Credit line the tile server asks for, shown on the map beside the boundaries' own.",
+    parse_str,
+)
+
+
+def cache_options() -> dict[str, object]:
+    """Return Django's CACHES["default"] for ATTRITION_CACHE_URL."""
+    url = CACHE_URL.read()
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "attrition"}
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+
+
+def email_options() -> EmailOptions:
+    """Return the mail settings for ATTRITION_EMAIL_URL."""
+    return email_options_for(EMAIL_URL.name, EMAIL_URL.read())

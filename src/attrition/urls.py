@@ -17,4 +17,7 @@ urlpatterns = [
     path("", include("attrition.capture.urls")),
     path("", include("attrition.evidence.routes")),
     path("", include("attrition.dedup.urls")),
+    path("", include("attrition.accounts.urls")),
+    path("", include("attrition.review.urls")),
+    path("", include("attrition.territory.urls")),
 ]

@@ -1,19 +1,21 @@
 """The JSON API, version 1: one NinjaAPI, its routers, and the one error shape for every error.
 
 Every error, ours or the framework's, is answered as {"error": {"code", "message", "details"}}.
-Writes need a signed-in session and its CSRF token (API tokens come with the review workflow).
+Callers are signed in by an API token (`Authorization: Bearer ...`) or a session with its CSRF
+token for writes (see attrition.api.auth); anonymous and signed-in callers are rate-limited.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import django_auth
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
-from attrition.api import capture
+from attrition.api import account, capture, losses
+from attrition.api.auth import SIGNED_IN, THROTTLES
 from attrition.errors import AttritionError
 
 api = NinjaAPI(
@@ -21,7 +23,8 @@ api = NinjaAPI(
     version="1",
     description="The ledger of equipment losses and the evidence behind it.",
     urls_namespace="api",
-    auth=django_auth,
+    auth=SIGNED_IN,
+    throttle=THROTTLES,
 )
 
 
@@ -55,8 +58,26 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    # Ninja's own message is "Unauthorized"; ours (a bad token) says what is wrong.
+    message = exc.message if exc.message != "Unauthorized" else ""
     return error_response(
-        request, status=401, code="unauthenticated", message="sign in to use this endpoint"
+        request,
+        status=401,
+        code="unauthenticated",
+        message=message or "sign in, or send an API token, to use this endpoint",
+    )
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    wait = None if exc.wait is None else max(1, math.ceil(exc.wait))
+    return error_response(
+        request,
+        status=429,
+        code="rate_limited",
+        message="too many requests: wait before trying again"
+        + (f" ({wait} s)" if wait is not None else ""),
+        details={"retry_after_s": wait} if wait is not None else None,
     )
 
 
@@ -72,3 +93,6 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 api.add_router("/v1/captures", capture.router)
+api.add_router("/v1/me", account.router)
+api.add_router("/v1/losses", losses.router)
+api.add_router("/v1/territory", "attrition.api.territory.router")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gzip
+import io
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -107,6 +109,8 @@ class BoundarySetIn(_Record):
     licence: Annotated[str, Field(min_length=1, max_length=64)]
     attribution: Annotated[str, Field(min_length=1)]
     unit_files: list[str]
+    # A CSV of (code, country, length_km): the international border each unit shares.
+    border_file: str | None = None
 
 
 class UnitIn(_Record):
@@ -155,12 +159,19 @@ class UnitAliasesIn(_Record):
         return self.district or self.province
 
 
+class BorderIn(_Record):
+    code: Code
+    country: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    length_km: Annotated[float, Field(gt=0)]
+
+
 @dataclass(frozen=True)
 class BoundarySetData:
-    """A boundary set and its units, parents before children."""
+    """A boundary set and its units, parents before children, and its border lengths."""
 
     record: BoundarySetIn
     units: list[UnitIn]
+    borders: list[BorderIn] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -262,7 +273,28 @@ def _boundary_set(path: Path, *, root: Path) -> BoundarySetData:
                 f"{where}: parent {unit.parent!r} must come earlier, one level up"
             )
         levels[unit.code] = unit.level
-    return BoundarySetData(record=record, units=units)
+    borders = _borders(path.parent / record.border_file, root=root) if record.border_file else []
+    seen: set[tuple[str, str]] = set()
+    for border in borders:
+        where = f"{record.border_file}: {border.code} / {border.country}"
+        if border.code not in levels:
+            raise ReferenceDataError(f"{where}: no unit {border.code!r} in {record.slug!r}")
+        if (border.code, border.country) in seen:
+            raise ReferenceDataError(f"{where}: the pair appears twice")
+        seen.add((border.code, border.country))
+    return BoundarySetData(record=record, units=units, borders=borders)
+
+
+def _borders(path: Path, *, root: Path) -> list[BorderIn]:
+    name = _name(path, root=root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReferenceDataError(f"{name}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReferenceDataError(f"{name}: cannot be read: {exc}") from None
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return [_record(BorderIn, row, where=f"{name}: line {i + 2}") for i, row in enumerate(rows)]
 
 
 def _unit_aliases(path: Path, *, root: Path) -> dict[str, list[UnitAliasesIn]]:

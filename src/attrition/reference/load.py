@@ -41,7 +41,7 @@ from attrition.reference.files import (
     UnitIn,
     reference_read,
 )
-from attrition.territory.models import AdminUnit, AdminUnitAlias, BoundarySet
+from attrition.territory.models import AdminUnit, AdminUnitAlias, BorderSegment, BoundarySet
 
 VIA = "reference"
 MODEL_FIELDS = ("name", "category_id", "country_of_production", "description")
@@ -252,6 +252,25 @@ def _unit(unit: UnitIn, *, boundary_set: BoundarySet, parent_id: int | None) -> 
     )
 
 
+def _load_borders(sets: list[BoundarySetData]) -> Outcome:
+    created = total = 0
+    for data in sets:
+        ids = dict(
+            AdminUnit.objects.filter(boundary_set__slug=data.record.slug).values_list("code", "id")
+        )
+        have = set(
+            BorderSegment.objects.filter(unit_id__in=ids.values()).values_list("unit_id", "country")
+        )
+        missing = [b for b in data.borders if (ids[b.code], b.country) not in have]
+        BorderSegment.objects.bulk_create(
+            BorderSegment(unit_id=ids[b.code], country=b.country, length_km=b.length_km)
+            for b in missing
+        )
+        created += len(missing)
+        total += len(data.borders)
+    return Outcome(created=created, updated=0, total=total)
+
+
 def _load_unit_aliases(by_set: dict[str, list[UnitAliasesIn]]) -> Outcome:
     created = total = 0
     for set_slug, entries in by_set.items():
@@ -336,6 +355,7 @@ def reference_load(*, stdout: TextIO | None = None, data_dir: Path | None = None
             "model_aliases": _load_model_aliases(data.models),
             "boundary_sets": _load_boundary_sets(data.boundary_sets),
             "admin_units": _load_units(data.boundary_sets),
+            "border_segments": _load_borders(data.boundary_sets),
             "admin_unit_aliases": _load_unit_aliases(data.unit_aliases),
         }
         outcomes["conflicts"], conflicts = _load_conflicts(data.conflicts)

@@ -92,6 +92,24 @@ class AdminUnitAlias(models.Model):
         return self.alias
 
 
+class BorderSegment(models.Model):
+    """The length of international border a unit shares with one neighbouring country."""
+
+    unit = models.ForeignKey(AdminUnit, on_delete=models.CASCADE, related_name="border_segments")
+    country = models.CharField(max_length=3, help_text="ISO 3166-1 alpha-3 code, e.g. TJK.")
+    length_km = models.FloatField(help_text="Geodesic length of the shared border, in km.")
+
+    class Meta:
+        ordering = ["country", "unit_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "country"], name="territory_border_uniq"),
+            models.CheckConstraint(condition=Q(length_km__gt=0), name="territory_border_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} / {self.country}: {self.length_km} km"
+
+
 class ControlStatus(models.TextChoices):
     GOVERNMENT = "government", "government"
     CONTESTED = "contested", "contested"
@@ -132,6 +150,13 @@ class ControlRecord(models.Model):
 
     class Meta:
         ordering = ["unit_id", "-since"]
+        # "The latest verified record of each unit on a date" is one index seek per unit.
+        indexes = [
+            models.Index(
+                fields=["unit", "conflict", "review_status", "since"],
+                name="territory_control_latest",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=ControlStatus.values), name="territory_control_status_valid"
