@@ -156,9 +156,7 @@ def test_an_admin_cannot_verify_their_own_loss_either(
 ) -> None:
     Loss.objects.filter(pk=world.loss.pk).update(created_by=admin_user)
 
-    response = admin_client.post(
-        admin_url(Loss, "changelist"), action("mark_verified", world.loss)
-    )
+    response = admin_client.post(admin_url(Loss, "changelist"), action("mark_verified", world.loss))
 
     assert "four-eyes rule" in " ".join(messages_of(response))
     world.loss.refresh_from_db()
