@@ -24,19 +24,26 @@ PRIVATE = frozenset({S.DRAFT, S.NEEDS_CHANGES})
 QUEUE_FILTERS = ("conflict", "side", "category", "model", "author", "duplicates", "q")
 
 
-def losses_visible_to(user: Any, queryset: QuerySet[Loss] | None = None) -> QuerySet[Loss]:
-    """Return the losses a user may open: readers the verified ones of public conflicts, editors
-    all but others' drafts. Deleted losses are shown to admins only.
+def visible_to(user: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Return the reviewable records a user may open: readers the verified ones of public
+    conflicts, editors all but others' drafts. Deleted records are shown to admins only.
     """
-    queryset = Loss.objects.all() if queryset is None else queryset
+    field = workflow.status_field(queryset.model)
     role = role_of(user)
     if role is None:
-        return queryset.filter(status=S.VERIFIED, deleted_at__isnull=True, conflict__is_public=True)
+        return queryset.filter(
+            **{field: S.VERIFIED}, deleted_at__isnull=True, conflict__is_public=True
+        )
     if role != Role.ADMIN:
         queryset = queryset.filter(deleted_at__isnull=True)
     if role in workflow.REVIEWERS:
         return queryset
-    return queryset.filter(~Q(status__in=PRIVATE) | Q(created_by=user))
+    return queryset.filter(~Q(**{f"{field}__in": PRIVATE}) | Q(created_by=user))
+
+
+def losses_visible_to(user: Any, queryset: QuerySet[Loss] | None = None) -> QuerySet[Loss]:
+    """Return the losses a user may open (see visible_to)."""
+    return visible_to(user, Loss.objects.all() if queryset is None else queryset)
 
 
 def may_view(user: Any, loss: Loss) -> bool:

@@ -13,4 +13,6 @@ urlpatterns = [
     path("review/losses/<int:pk>/act", views.act, name="act"),
     path("review/losses/<int:pk>/merge", views.merge, name="merge"),
     path("review/losses/<int:pk>/revert", views.revert, name="revert"),
+    path("review/<str:kind>/<int:pk>/", views.record, name="record"),
+    path("review/<str:kind>/<int:pk>/act", views.record_act, name="record_act"),
 ]

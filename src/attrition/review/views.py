@@ -27,7 +27,7 @@ from attrition.losses.choices import ReviewStatus
 from attrition.losses.exports import export_losses
 from attrition.losses.models import Loss
 from attrition.losses.services import loss_merge, loss_revert
-from attrition.review import selectors, workflow
+from attrition.review import records, selectors, workflow
 from attrition.review.workflow import Action
 
 VIA = "web"
@@ -48,10 +48,26 @@ def mine(request: HttpRequest) -> HttpResponseBase:
     status = request.GET.get("status", ReviewStatus.DRAFT)
     if status not in ReviewStatus.values:
         status = ReviewStatus.DRAFT
-    page = Paginator(selectors.mine(request.user, status), 50).get_page(request.GET.get("page"))
-    counts = selectors.mine_counts(request.user)
+    kind = request.GET.get("kind", "losses")
+    if kind in records.KINDS:
+        found = records.mine(kind, request.user, status)
+        counts = {s: records.mine(kind, request.user, s).count() for s in ReviewStatus.values}
+    else:
+        kind = "losses"
+        found = selectors.mine(request.user, status)
+        counts = selectors.mine_counts(request.user)
+    page = Paginator(found, 50).get_page(request.GET.get("page"))
     tabs = [(value, label, counts[value]) for value, label in ReviewStatus.choices]
-    return render(request, "review/mine.html", {"page": page, "status": status, "tabs": tabs})
+    kinds = [(k, label) for k, label in records.LABELS.items()]
+    return render(
+        request,
+        "review/mine.html",
+        {"page": page, "status": status, "tabs": tabs, "kind": kind, "kinds": kinds},
+    )
+
+
+def _tabs(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    return [(kind, records.LABELS[kind], n) for kind, n in counts.items()]
 
 
 @login_required
@@ -60,11 +76,20 @@ def queue(request: HttpRequest) -> HttpResponseBase:
     """List submitted losses waiting for review, oldest first, with filters."""
     if _editor(request) not in workflow.REVIEWERS:
         return HttpResponseForbidden(REVIEWERS_ONLY)
+    kind = request.GET.get("kind", "losses")
+    tabs = _tabs(records.waiting_counts())
+    if kind in records.KINDS:
+        page = Paginator(records.submitted(kind), 50).get_page(request.GET.get("page"))
+        return render(
+            request, "review/records_queue.html", {"page": page, "kind": kind, "tabs": tabs}
+        )
     params = {k: request.GET.get(k, "") for k in selectors.QUEUE_FILTERS}
     page = Paginator(selectors.queue(params), 50).get_page(request.GET.get("page"))
     query = urlencode({k: v for k, v in params.items() if v})
     context: dict[str, Any] = {
         "page": page,
+        "kind": "losses",
+        "tabs": tabs,
         "params": params,
         "query": query,
         "conflicts": Conflict.objects.order_by("name"),
@@ -228,3 +253,58 @@ def export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_safe
+def record(request: HttpRequest, kind: str, pk: int) -> HttpResponseBase:
+    """Show a claim or control record for review: its fields, evidence, history and actions."""
+    if kind not in records.KINDS:
+        raise Http404("no such kind of record")
+    if _editor(request) is None:
+        return HttpResponseForbidden(EDITORS_ONLY)
+    found = records.record_get(kind, pk, request.user)
+    if found is None:
+        raise Http404("no such record, or not one you may open")
+    view = records.record_view(kind, found, request.user)
+    meta = type(found)._meta
+    edit_url = (
+        reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[pk])
+        if workflow.may_edit(request.user, found)
+        else ""
+    )
+    return render(
+        request,
+        "review/record.html",
+        {"r": view, "label": records.LABELS[kind], "edit_url": edit_url},
+    )
+
+
+@login_required
+@require_POST
+def record_act(request: HttpRequest, kind: str, pk: int) -> HttpResponseBase:
+    """Take a review action on a claim or control record, then go on to the next waiting one."""
+    if _editor(request) is None or kind not in records.KINDS:
+        return HttpResponseForbidden(EDITORS_ONLY)
+    found = records.record_get(kind, pk, request.user)
+    if found is None:
+        raise Http404("no such record, or not one you may open")
+    action = request.POST.get("action", "")
+    try:
+        workflow.review_transition(
+            record=found,
+            action=action,
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+            via=VIA,
+        )
+    except AttritionError as exc:
+        messages.error(request, exc.message)
+        return redirect("review:record", kind=kind, pk=pk)
+    messages.success(request, f"{found}: {Action(action).label.lower()} — done.")
+    if request.POST.get("next") == "queue" and _editor(request) in workflow.REVIEWERS:
+        following = records.submitted(kind).exclude(pk=pk).values_list("pk", flat=True).first()
+        if following is not None:
+            return redirect("review:record", kind=kind, pk=following)
+        return redirect(reverse("review:queue") + f"?kind={kind}")
+    return redirect("review:record", kind=kind, pk=pk)
