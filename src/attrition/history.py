@@ -257,3 +257,50 @@ def changes_text(changes: list[FieldChange]) -> str:
         f"{c.field.removesuffix('_id').replace('_', ' ')}: {show(c.old)} -> {show(c.new)}"
         for c in changes
     )
+
+
+# What a revert leaves as it is: review state, deletion, merging and bookkeeping have their own
+# actions, and a revert puts back only what an editor wrote.
+KEPT_BY_REVERT = frozenset(
+    {
+        "status",
+        "review_status",
+        "status_reason",
+        "merged_into_id",
+        "deleted_at",
+        "created_by_id",
+        "created_at",
+        "updated_at",
+        "updated_by_id",
+        "revision",
+    }
+)
+
+
+def record_revert(
+    instance: models.Model, *, version: int, by: Any = None, reason: str = "", via: str = ""
+) -> models.Model:
+    """Put a record's content back as one of its versions had it; the revert is a new version."""
+    version_cls = versions_of(type(instance))
+    past = version_cls._default_manager.filter(record_id=instance.pk, version=version).first()
+    if past is None:
+        from attrition.errors import InvalidInput
+
+        raise InvalidInput(f"{instance} has no version {version}")
+    with transaction.atomic():
+        current = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+        for field in audited_fields(type(instance)):
+            if field.attname not in KEPT_BY_REVERT:
+                setattr(current, field.attname, getattr(past, field.attname))
+        if hasattr(current, "updated_by_id") and getattr(by, "is_authenticated", False):
+            current.updated_by_id = by.pk
+        current.full_clean(validate_constraints=False)
+        current.save()
+        record_version(
+            current,
+            by=by,
+            kind=ChangeKind.REVERT,
+            reason=reason or f"reverted to version {version}",
+            via=via,
+        )
+    return current

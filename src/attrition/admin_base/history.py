@@ -116,7 +116,12 @@ def changes_html(
     )
 
 
-def history_html(obj: models.Model, *, formatters: dict[str, Formatter] | None = None) -> str:
+def history_html(
+    obj: models.Model,
+    *,
+    formatters: dict[str, Formatter] | None = None,
+    revert_url: Callable[[int], str] | None = None,
+) -> str:
     """Return the versions of `obj` as an HTML table, newest first: who, when, what, why."""
     if obj.pk is None:
         return "—"
@@ -139,11 +144,18 @@ def history_html(obj: models.Model, *, formatters: dict[str, Formatter] | None =
         link = record_link(version_model, v.pk, f"v{v.version}")
         who, kind, via = v.changed_by or "—", v.get_change_kind_display(), v.changed_via or "—"
         why = v.change_reason or "—"
-        rows.append((link, _show(v.valid_from), who, kind, via, why, shown if changes else "—"))
-    body = format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows)
+        latest = v.version == versions[-1].version  # type: ignore[attr-defined]
+        revert = (
+            format_html('<a href="{}">revert to v{}</a>', revert_url(v.version), v.version)
+            if revert_url is not None and not latest
+            else ""
+        )
+        shown_changes = shown if changes else "—"
+        rows.append((link, _show(v.valid_from), who, kind, via, why, shown_changes, revert))
+    body = format_html_join("", "<tr>" + "<td>{}</td>" * 8 + "</tr>", rows)
     return format_html(
         "<table><thead><tr><th>version</th><th>when (UTC)</th><th>who</th><th>what</th>"
-        "<th>via</th><th>why</th><th>changes</th></tr></thead><tbody>{}</tbody></table>",
+        "<th>via</th><th>why</th><th>changes</th><th></th></tr></thead><tbody>{}</tbody></table>",
         body,
     )
 

@@ -5,18 +5,39 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template import engines
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from attrition import history
 from attrition.admin_base.forms import EditorForm, ServiceForm
 from attrition.admin_base.history import Formatter, history_html
 from attrition.admin_base.roles import M, RoleAdmin, role_of
+from attrition.errors import AttritionError
 from attrition.history import ChangeKind
 
 # The `changed_via` of versions written through the admin.
 VIA = "admin"
+
+REVERT_PAGE = """{% extends "admin/base_site.html" %}
+{% block content %}
+<p>Reverting puts the content of <a href="{{ change_url }}">{{ object }}</a> back as it was; the
+revert is itself a new version, so nothing is lost. Its review status stays as it is.</p>
+{% if changes %}<table><thead><tr><th>field</th><th>now</th><th>after the revert</th></tr></thead>
+<tbody>{% for field, now, then in changes %}<tr><td>{{ field }}</td><td>{{ now }}</td>
+<td>{{ then }}</td></tr>{% endfor %}</tbody></table>
+{% else %}<p>The content is already as that version had it.</p>{% endif %}
+<form method="post">{% csrf_token %}
+<p><label>Why (kept in the history) <input type="text" name="reason" size="80" maxlength="500">
+</label></p>
+<input type="submit" value="Revert"> <a href="{{ change_url }}">Cancel</a>
+</form>
+{% endblock %}
+"""
 
 
 def _flat(fields: Any) -> list[str]:
@@ -87,7 +108,70 @@ class VersionedAdmin(RoleAdmin[M]):
 
     @admin.display(description="history")
     def history_table(self, obj: M) -> str:
-        return history_html(obj, formatters=self.history_formatters)
+        meta = self.opts
+
+        def revert_url(version: int) -> str:
+            name = f"admin:{meta.app_label}_{meta.model_name}_revert"
+            return reverse(name, args=[obj.pk, version])
+
+        # The display has no request: the links show to everyone who sees the history, and the
+        # revert page itself refuses those who may not edit the record.
+        return history_html(obj, formatters=self.history_formatters, revert_url=revert_url)
+
+    # --- Revert to an earlier version --------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        meta = self.opts
+        view = self.admin_site.admin_view(self.revert_view)
+        name = f"{meta.app_label}_{meta.model_name}_revert"
+        return [
+            path("<path:object_id>/revert/<int:version>/", view, name=name),
+            *super().get_urls(),
+        ]
+
+    def revert_one(self, request: HttpRequest, obj: M, version: int, reason: str) -> M:
+        """Put `obj` back as version `version` had it (a new version); services may override."""
+        reverted: M = history.record_revert(
+            obj, version=version, by=request.user, reason=reason, via=VIA
+        )  # type: ignore[assignment]
+        return reverted
+
+    def revert_view(self, request: HttpRequest, object_id: str, version: int) -> HttpResponse:
+        """Ask for a reason, then revert a record to an earlier version of its content."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404("no such record")
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        versions = history.versions_of(type(obj))._default_manager
+        past = versions.filter(record_id=obj.pk, version=version).first()
+        if past is None:
+            raise Http404(f"no version {version}")
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]
+        )
+        if request.method == "POST":
+            try:
+                with transaction.atomic():
+                    self.revert_one(request, obj, version, request.POST.get("reason", "").strip())
+            except (AttritionError, ValidationError) as exc:
+                text = exc.message if isinstance(exc, AttritionError) else "; ".join(exc.messages)
+                self.message_user(request, f"Not reverted: {text}", messages.ERROR)
+            else:
+                self.message_user(request, f"{obj} is back to its content of version {version}.")
+            return HttpResponseRedirect(change_url)
+        changes = history.changes_since(obj, past)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Revert {obj} to version {version}",
+            "opts": self.opts,
+            "object": obj,
+            "changes": [
+                (c.field, c.new, c.old) for c in changes if c.field not in history.KEPT_BY_REVERT
+            ],
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, engines["django"].from_string(REVERT_PAGE), context)
 
 
 class ServiceAdmin(VersionedAdmin[M]):

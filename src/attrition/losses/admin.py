@@ -33,6 +33,7 @@ from attrition.losses.services import (
     loss_delete,
     loss_merge,
     loss_restore,
+    loss_revert,
     loss_update,
 )
 from attrition.losses.tally import TallyRule
@@ -369,6 +370,9 @@ class LossAdmin(ReviewAdmin[Loss], ServiceAdmin[Loss]):
 
     def soft_delete_one(self, request: HttpRequest, obj: Loss, reason: str) -> None:
         loss_delete(loss=obj, by=request.user, reason=reason, via=VIA)
+
+    def revert_one(self, request: HttpRequest, obj: Loss, version: int, reason: str) -> Loss:
+        return loss_revert(loss=obj, version=version, by=request.user, reason=reason, via=VIA)
 
     def restore_one(self, request: HttpRequest, obj: Loss) -> None:
         loss_restore(loss=obj, by=request.user, via=VIA)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.urls import reverse
 
 from attrition import history
 from attrition.admin_base.history import history_html
@@ -121,7 +123,7 @@ def record_view(kind: str, record: Any, user: Any) -> RecordView:
         fields=fields,
         evidence=evidence,
         actions=workflow.actions_for(user, record),
-        history=history_html(record),
+        history=history_html(record, revert_url=_revert_url(record, user)),
     )
 
 
@@ -130,3 +132,12 @@ def _last_reason(record: Any) -> str:
     versions = history.versions_of(type(record))._default_manager.filter(record_id=record.pk)
     last = versions.order_by("-version").values_list("change_kind", "change_reason").first()
     return str(last[1]) if last and last[0] == history.ChangeKind.STATUS else ""
+
+
+def _revert_url(record: Any, user: Any) -> Callable[[int], str] | None:
+    """Return how to link each version to its revert page, for those who may edit the record."""
+    if not workflow.may_edit(user, record):
+        return None
+    meta = type(record)._meta
+    name = f"admin:{meta.app_label}_{meta.model_name}_revert"
+    return lambda version: reverse(name, args=[record.pk, version])
