@@ -9,18 +9,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import Http404, HttpRequest
-from ninja import Router, Schema
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
 from attrition.accounts.models import Scope
 from attrition.admin_base.roles import role_of
 from attrition.api.auth import ANYONE, require_scope
+from attrition.api.ledger import PageQuery, last_modified, loss_page_query
 from attrition.catalog.models import Conflict, EquipmentModel, Side
 from attrition.errors import Forbidden, InvalidInput
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.models import Loss
+from attrition.losses.selectors import LossFilter
 from attrition.losses.services import EDITABLE_FIELDS, loss_create, loss_merge, loss_update
 from attrition.review import workflow
 from attrition.review.selectors import losses_visible_to
@@ -189,6 +191,27 @@ def _refs(conflict: Conflict, data: dict[str, Any]) -> dict[str, Any]:
             value = found
         fields[name] = value
     return fields
+
+
+class LossPageOut(Schema):
+    items: list[LossOut]
+    next_cursor: str | None = Field(description="Pass it as `cursor` for the next page.")
+    next: str | None = Field(description="The next page's URL; null on the last page.")
+    sort: str
+    limit: int
+
+
+@router.get("", response=LossPageOut, auth=ANYONE, summary="The published losses, filtered")
+def loss_list(
+    request: HttpRequest,
+    response: HttpResponse,
+    filters: Query[LossFilter],
+    page: Query[PageQuery],
+) -> LossPageOut:
+    """Return a page of verified losses of public conflicts (for everyone alike; see api.ledger)."""
+    last_modified(response)
+    found = loss_page_query(request, filters, page)
+    return LossPageOut(**{**found, "items": [loss_out(x) for x in found["items"]]})
 
 
 @router.get("/{loss_id}", response=LossOut, auth=ANYONE, summary="One loss")

@@ -15,7 +15,7 @@ from attrition.losses.choices import ReviewStatus
 from attrition.losses.fates import fate_history_text
 from attrition.losses.models import Loss
 from attrition.losses.selectors import conflict_ledger
-from attrition.losses.snapshots import FORMATS, snapshot_manifest, snapshot_name
+from attrition.losses.snapshots import DOWNLOADS, snapshot_manifest, snapshot_name
 from attrition.losses.tally import tally_count
 
 
@@ -85,8 +85,8 @@ def data_page(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def data_download(request: HttpRequest, fmt: str) -> HttpResponseBase:
-    """Serve the latest CSV or JSON snapshot; if none is ready, queue one and say so."""
-    if fmt not in FORMATS:
+    """Serve the latest CSV, JSON or zip snapshot; if none is ready, queue one and say so."""
+    if fmt not in DOWNLOADS:
         raise Http404("no such download")
     name = snapshot_name(fmt)
     if not default_storage.exists(name):
@@ -98,10 +98,12 @@ def data_download(request: HttpRequest, fmt: str) -> HttpResponseBase:
         )
         response["Retry-After"] = "60"
         return response
-    content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    content_type = {"csv": "text/csv; charset=utf-8", "zip": "application/zip"}.get(
+        fmt, "application/json"
+    )
     return FileResponse(
         default_storage.open(name, "rb"),
         as_attachment=True,
-        filename=f"attrition-losses.{fmt}",
+        filename="attrition-snapshot.zip" if fmt == "zip" else f"attrition-losses.{fmt}",
         content_type=content_type,
     )
