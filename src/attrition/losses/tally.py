@@ -101,17 +101,39 @@ def _filtered(qs: QuerySet[Any], *, conflict: Conflict, rule: TallyRule) -> Quer
     return qs
 
 
-def tally_count(
+def losses_selected(
     *, conflict: Conflict, rule: TallyRule | None = None, as_of: dt.datetime | None = None
-) -> TallyResult:
-    """Count the losses a rule selects, each physical item once, as the ledger stands (or stood)."""
+) -> QuerySet[Any]:
+    """Return the rows a rule counts: losses now, or the loss versions current at `as_of`.
+
+    Either way each row is one physical item; its id (`pk` now, `record_id` then) is the loss's.
+    """
     rule = rule or TallyRule()
     if as_of is None:
         base: QuerySet[Any] = Loss.objects.all()
     else:
         base = history.valid_at(LossVersion._default_manager.all(), as_of)
+    return _filtered(base, conflict=conflict, rule=rule)
+
+
+def data_version() -> dt.datetime | None:
+    """Return the moment of the latest change to any loss: counting "as of" it gives today's count.
+
+    A permalink that pins this moment reproduces its number after any later edit, because
+    versions are only ever appended (DESIGN.md: History).
+    """
+    latest = LossVersion._default_manager.order_by("-valid_from").values_list(
+        "valid_from", flat=True
+    )[:1]
+    return latest[0] if latest else None
+
+
+def tally_count(
+    *, conflict: Conflict, rule: TallyRule | None = None, as_of: dt.datetime | None = None
+) -> TallyResult:
+    """Count the losses a rule selects, each physical item once, as the ledger stands (or stood)."""
     rows = (
-        _filtered(base, conflict=conflict, rule=rule)
+        losses_selected(conflict=conflict, rule=rule, as_of=as_of)
         .order_by()
         .values("side_id", "fate", "model_id")
         .annotate(n=Count("pk"))
@@ -145,9 +167,22 @@ def public_losses() -> QuerySet[Loss]:
     return Loss.objects.filter(status=ReviewStatus.VERIFIED, deleted_at__isnull=True)
 
 
+def at_least_sentence(*, what: str, rule: TallyRule, total: int, when: dt.datetime | None) -> str:
+    """Return the citable sentence: "At least N <what> (<rule>), documented ... as of <when>"."""
+    stamp = f" as of {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""
+    return (
+        f"At least {total:,} {what} ({rule_describe(rule)}), each documented by photo or video "
+        f"evidence{stamp}. Items never shown on the web are not in this count."
+    )
+
+
 def rule_describe(rule: TallyRule) -> str:
     """Return the rule in words, for the "at least N" sentence and the methodology page."""
     parts = []
+    if rule.sides:
+        parts.append("lost by: " + ", ".join(rule.sides))
+    if rule.captured_by:
+        parts.append("captured by: " + ", ".join(rule.captured_by))
     if rule.categories_in:
         parts.append("categories: " + ", ".join(rule.categories_in))
     if rule.categories_out:

@@ -1,0 +1,195 @@
+"""Estimates of the undocumented: the ledger's sources as lists over the same deduplicated losses.
+
+A list is every loss one source shows: a platform, a channel, an importer (another tracker), or
+one contributor's collection. The lists are the largest few of the chosen kind; an item shown
+only by other sources is documented but counts as unseen by these lists, so the estimate is of
+the whole population, documented or not. Stratified estimates (one per category) are summed
+only when every stratum could be estimated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
+from attrition.catalog.models import Category, Conflict, EquipmentModel
+from attrition.counting.mse import LEVEL, MAX_LISTS, Caveat, Estimate, Histories, _z, estimate
+from attrition.errors import InvalidInput
+from attrition.importers.models import SourceRecord
+from attrition.losses.models import Depiction
+from attrition.losses.tally import TallyRule, losses_selected
+
+KINDS = ("platform", "channel", "importer", "collector")
+
+
+@dataclass
+class StratumEstimate:
+    key: str
+    label: str
+    documented: int
+    estimate: Estimate
+
+
+@dataclass
+class EstimateReport:
+    """The documented count, the lists used, the pooled and stratified estimates and caveats."""
+
+    kind: str
+    documented: int
+    lists: list[str]
+    estimate: Estimate
+    strata: list[StratumEstimate] = field(default_factory=list)
+    stratified_total: float | None = None
+    stratified_low: float | None = None
+    stratified_high: float | None = None
+    stratified_refusal: str = ""
+    notes: list[Caveat] = field(default_factory=list)
+
+
+def _memberships(kind: str, loss_ids: list[int]) -> dict[int, set[str]]:
+    """Return, per loss, the names of the lists of this kind that show it."""
+    found: dict[int, set[str]] = defaultdict(set)
+    chunk = 5000
+    for i in range(0, len(loss_ids), chunk):
+        ids = loss_ids[i : i + chunk]
+        rows: Any
+        if kind == "importer":
+            # Records of a merged duplicate document the loss it was merged into.
+            rows = (
+                SourceRecord.objects.annotate(
+                    counted=Coalesce(F("loss__merged_into_id"), "loss_id")
+                )
+                .filter(counted__in=ids)
+                .values_list("counted", "source")
+            )
+        else:
+            shown = Depiction.objects.filter(
+                loss_id__in=ids, deleted_at__isnull=True, evidence__deleted_at__isnull=True
+            )
+            if kind == "channel":
+                # A channel's name means something only on its platform.
+                rows = [
+                    (pk, f"{platform}:{channel}")
+                    for pk, platform, channel in shown.exclude(evidence__channel="").values_list(
+                        "loss_id", "evidence__platform", "evidence__channel"
+                    )
+                ]
+            else:
+                column = (
+                    "evidence__platform" if kind == "platform" else "evidence__added_by__username"
+                )
+                rows = shown.values_list("loss_id", column)
+        for pk, name in rows:
+            if name:
+                found[pk].add(str(name))
+    return found
+
+
+def _largest(memberships: dict[int, set[str]], limit: int) -> list[str]:
+    sizes: dict[str, int] = defaultdict(int)
+    for names in memberships.values():
+        for name in names:
+            sizes[name] += 1
+    return sorted(sizes, key=lambda n: (-sizes[n], n))[:limit]
+
+
+def undocumented_estimate(
+    *,
+    conflict: Conflict,
+    rule: TallyRule | None = None,
+    kind: str = "platform",
+    lists: list[str] | None = None,
+    max_lists: int = 4,
+    stratify: bool = False,
+    level: float = LEVEL,
+) -> EstimateReport:
+    """Return the estimated total of the rule's losses from the overlap of independent lists."""
+    if kind not in KINDS:
+        raise InvalidInput(f"lists are drawn from one of: {', '.join(KINDS)}")
+    if not 2 <= max_lists <= MAX_LISTS:
+        raise InvalidInput(f"max_lists must be 2 to {MAX_LISTS}")
+    selected = dict(
+        losses_selected(conflict=conflict, rule=rule).order_by().values_list("pk", "model_id")
+    )
+    members = _memberships(kind, list(selected))
+    names = lists or _largest(members, max_lists)
+    items = {pk: members.get(pk, set()) for pk in selected}
+    pooled = estimate(Histories.from_items(names, list(items.values())), level=level)
+    report = EstimateReport(kind=kind, documented=len(selected), lists=names, estimate=pooled)
+    report.notes = _notes(kind, len(selected), pooled)
+    if stratify:
+        _stratify(report, selected, items, names, level)
+    return report
+
+
+def _notes(kind: str, documented: int, pooled: Estimate) -> list[Caveat]:
+    notes = [
+        Caveat(
+            "lists_assumed_independent",
+            f"each {kind} is taken as a separate list; reposts between them make lists "
+            "dependent, and an estimate over dependent lists is too low",
+        )
+    ]
+    if pooled.total is not None and pooled.total < documented:
+        notes.append(
+            Caveat(
+                "below_documented",
+                f"the estimate ({pooled.total:,.0f}) is below the documented count "
+                f"({documented:,}): the lists miss many documented items, so they say little "
+                "about undocumented ones",
+            )
+        )
+    return notes
+
+
+def _stratify(
+    report: EstimateReport,
+    selected: dict[int, int],
+    items: dict[int, set[str]],
+    names: list[str],
+    level: float,
+) -> None:
+    category_of = dict(EquipmentModel.objects.values_list("id", "category_id"))
+    groups: dict[int, list[int]] = defaultdict(list)
+    for pk, model_id in selected.items():
+        groups[category_of[model_id]].append(pk)
+    categories = {c.pk: c for c in Category.objects.filter(pk__in=groups)}
+    for category_id, pks in sorted(groups.items(), key=lambda g: categories[g[0]].order):
+        h = Histories.from_items(names, [items[pk] for pk in pks])
+        report.strata.append(
+            StratumEstimate(
+                key=categories[category_id].slug,
+                label=categories[category_id].name,
+                documented=len(pks),
+                estimate=estimate(h, level=level),
+            )
+        )
+    refused = [s.label for s in report.strata if s.estimate.refused]
+    if refused:
+        report.stratified_refusal = (
+            "no stratified total: these categories could not be estimated on their own: "
+            + ", ".join(refused)
+        )
+        return
+    z = _z(level)
+    unseen = variance = 0.0
+    observed = 0
+    for s in report.strata:
+        e = s.estimate
+        if e.total is None or e.low is None or e.high is None:
+            continue  # refused strata stopped the sum above
+        observed += e.observed
+        unseen += e.total - e.observed
+        # Each stratum's spread, read back from its interval on the scale of counts.
+        variance += ((e.high - e.low) / (2 * z)) ** 2
+    report.stratified_total = observed + unseen
+    if unseen > 0 and variance > 0:
+        c = math.exp(z * math.sqrt(math.log(1 + variance / unseen**2)))
+        report.stratified_low, report.stratified_high = observed + unseen / c, observed + unseen * c
+    else:
+        report.stratified_low = report.stratified_high = float(observed)
