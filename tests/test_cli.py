@@ -43,6 +43,11 @@ COMMANDS = [
     "territory",
     "linkrot",
     "dedup",
+    "timeline",
+    "estimate",
+    "backup",
+    "restore",
+    "migrate-to",
 ]
 
 

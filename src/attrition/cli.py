@@ -17,6 +17,7 @@ from typing import Any, Literal
 import click
 
 from attrition.cli_accounts import users
+from attrition.cli_backup import backup, migrate_to, restore
 from attrition.cli_base import (
     PROG,
     AttritionGroup,
@@ -29,6 +30,7 @@ from attrition.cli_base import (
     stdout_stream,
 )
 from attrition.cli_capture import bundle, capture, linkrot, verify
+from attrition.cli_counting import estimate, timeline
 from attrition.cli_dedup import dedup
 from attrition.cli_ledger import count, import_
 from attrition.cli_territory import territory
@@ -422,6 +424,12 @@ cli.add_command(dedup)
 cli.add_command(users)
 # The territory commands live in cli_territory.
 cli.add_command(territory)
+# The counting commands live in cli_counting.
+cli.add_command(timeline)
+cli.add_command(estimate)
+# The backup commands live in cli_backup.
+for _command in (backup, restore, migrate_to):
+    cli.add_command(_command)
 
 
 # --- entry point --------------------------------------------------------------------------------

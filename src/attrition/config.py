@@ -512,6 +512,13 @@ MAP_TILE_ATTRIBUTION = declare(
     "Credit line the tile server asks for, shown on the map beside the boundaries' own.",
     parse_str,
 )
+DATA_LICENCE = declare(
+    "ATTRITION_DATA_LICENCE",
+    "CC-BY-4.0",
+    "Licence of the open data (SPDX id), named in the snapshot's README, the exports and the "
+    "feed; the boundaries keep their own licence and attribution.",
+    parse_str,
+)
 
 
 def cache_options() -> dict[str, object]:
@@ -525,3 +532,12 @@ def cache_options() -> dict[str, object]:
 def email_options() -> EmailOptions:
     """Return the mail settings for ATTRITION_EMAIL_URL."""
     return email_options_for(EMAIL_URL.name, EMAIL_URL.read())
+
+
+METRICS_TOKEN = declare(
+    "ATTRITION_METRICS_TOKEN",
+    "",
+    "Bearer token that `/metrics` requires (`Authorization: Bearer <token>`). Empty means "
+    "`/metrics` is open to anyone who can reach it: keep it off the public proxy, or set one.",
+    parse_str,
+)

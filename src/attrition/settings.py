@@ -102,16 +102,21 @@ INSTALLED_APPS = [
     "attrition.dedup",
     "attrition.losses",
     "attrition.claims",
+    "attrition.counting",
     "attrition.importers",
     "attrition.review",
     "attrition.site",
+    "attrition.ops",
 ]
 
 MIDDLEWARE = [
+    "attrition.ops.requests.RequestCountMiddleware",  # first: it sees every answer, /metrics
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # ETags, 304s and CORS headers on the JSON API's reads (attrition.api.http).
+    "attrition.api.http.ApiReadMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

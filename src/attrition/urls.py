@@ -20,4 +20,6 @@ urlpatterns = [
     path("", include("attrition.accounts.urls")),
     path("", include("attrition.review.urls")),
     path("", include("attrition.territory.urls")),
+    path("", include("attrition.ops.urls")),
+    path("", include("attrition.counting.urls")),
 ]
