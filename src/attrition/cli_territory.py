@@ -104,3 +104,58 @@ def summary(conflict: str, on: dt.datetime | None, start: dt.datetime | None) ->
         click.echo(f"  {row.sentence}")
     for share in border_shares(found, day):
         click.echo(f"  {share.sentence()}")
+
+
+@territory.command(name="import-boundaries")
+@click.option("--slug", required=True, help="Short name of the new boundary set, e.g. syr-2020.")
+@click.option("--name", required=True, help="Its title, e.g. 'Syria, districts (2020)'.")
+@click.option("--source", required=True, help="Where the boundaries come from.")
+@click.option("--licence", required=True, help="Their licence, e.g. CC-BY-4.0.")
+@click.option("--attribution", required=True, help="The credit line shown with them.")
+@click.option("--country-code", required=True, help="Code of the country unit, e.g. SY.")
+@click.option("--country-name", default="", help="Name of the country unit.")
+@click.option("--provinces", "provinces_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--districts", "districts_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--province-code", default="adm1_pcode", show_default=True, help="Property.")
+@click.option("--province-name", default="name_en", show_default=True, help="Property.")
+@click.option("--province-local-name", default="", help="Property of the local-script name.")
+@click.option("--district-code", default="district_id", show_default=True, help="Property.")
+@click.option("--district-name", default="name_en", show_default=True, help="Property.")
+@click.option(
+    "--district-province",
+    default="adm1_pcode",
+    show_default=True,
+    help="Property of a district that holds its province's code.",
+)
+@click.option("--dry-run", is_flag=True, help="Check the files and report; write nothing.")
+def import_boundaries(**options: Any) -> None:
+    """Import a boundary set from two GeoJSON files: its provinces and its districts.
+
+    Every feature is checked first; one that is not valid refuses the whole import, named. A
+    conflict uses the new set once an admin picks it as the conflict's boundary set.
+    """
+    from attrition.territory.boundaries import Properties, boundary_set_import
+
+    report = boundary_set_import(
+        slug=options["slug"],
+        name=options["name"],
+        source=options["source"],
+        licence=options["licence"],
+        attribution=options["attribution"],
+        country_code=options["country_code"],
+        country_name=options["country_name"],
+        provinces=Path(options["provinces_file"]).read_bytes(),
+        districts=Path(options["districts_file"]).read_bytes(),
+        province_props=Properties(
+            code=options["province_code"],
+            name=options["province_name"],
+            local_name=options["province_local_name"],
+        ),
+        district_props=Properties(
+            code=options["district_code"],
+            name=options["district_name"],
+            parent=options["district_province"],
+        ),
+        dry_run=options["dry_run"],
+    )
+    click.echo(report.text(), nl=False)
