@@ -47,6 +47,30 @@ def on_postgres() -> bool:
     return "postgresql" in settings.DATABASES["default"]["ENGINE"]
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Set up the test database as pytest-django does, and let nothing keep it from being dropped.
+
+    A request thread of a live server (the browser tests) can still hold a connection of its own
+    when the session ends; on PostgreSQL that makes DROP DATABASE fail. Those connections are
+    closed before pytest-django drops the database.
+    """
+    yield
+    if not on_postgres():
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+        connection.close()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
