@@ -3,12 +3,14 @@ the map with its markers, a drawn chart and the feed; no page logs an error."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.ledger import Ledger
 from tests.site.published import Published, published
@@ -71,12 +73,12 @@ def test_it_filters_the_list_from_the_keyboard(
     page.locator('input[name="fate"][value="captured"]').focus()
     page.keyboard.press("Space")  # htmx swaps the results in
     page.wait_for_function("document.querySelectorAll('tr.loss-row').length === 2")
-    assert "fate=captured" in page.url
-    assert "At least 2 items" in page.locator("#count").inner_text()
+    expect(page).to_have_url(re.compile(r"fate=captured"))
+    expect(page.locator("#count")).to_contain_text("At least 2 items")
 
     page.locator("#f-q").fill("ranger")
     page.wait_for_function("document.querySelectorAll('tr.loss-row').length === 1")
-    assert "q=ranger" in page.url
+    expect(page).to_have_url(re.compile(r"q=ranger"))
     csv_link = page.locator(".downloads a", has_text="CSV").get_attribute("href")
     assert "fate=captured" in csv_link
     assert "q=ranger" in csv_link

@@ -44,8 +44,8 @@ def test_a_contributor_submits_and_a_reviewer_verifies_from_the_keyboard(
     author.wait_for_url(f"{live_server.url}/review/losses/{draft.pk}/")
     assert "t.me/test_channel/7" in author.inner_text("section.pair-side")
     assert author.locator("button[data-key=v]").count() == 0  # nobody verifies their own
-    author.keyboard.press("s")
-    author.wait_for_load_state()
+    with author.expect_navigation():  # the submit posts, then comes back to this page
+        author.keyboard.press("s")
     assert "submitted" in author.inner_text("h1")
     assert Loss.objects.get(pk=draft.pk).status == ReviewStatus.SUBMITTED
 

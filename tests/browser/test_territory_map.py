@@ -4,11 +4,13 @@ its timeline."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from attrition.accounts.models import User
 from attrition.territory.models import ControlStatus
@@ -56,9 +58,9 @@ def test_it_renders_a_date_moves_with_the_slider_and_opens_a_timeline(
         page.keyboard.press("ArrowRight")
     assert page.locator("#t-date-label").inner_text() == "2021-07-06"
     page.wait_for_selector('#t-map[data-date="2021-07-06"]')
-    assert alpha.get_attribute("data-status") == "government"
-    assert "6 July 2021" in page.locator("#t-summary").inner_text()
-    assert "date=2021-07-06" in page.url
+    expect(alpha).to_have_attribute("data-status", "government")
+    expect(page.locator("#t-summary")).to_contain_text("6 July 2021")
+    expect(page).to_have_url(re.compile(r"date=2021-07-06"))
 
     alpha.click()
     timeline = page.locator('#t-timeline section.t-timeline[data-unit="T01-alpha"]')
