@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from attrition.admin_base.roles import role_of
 from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
-from attrition.errors import AttritionError, Forbidden
+from attrition.errors import AttritionError
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.exports import export_losses
 from attrition.losses.models import Loss
@@ -124,15 +124,35 @@ def loss(request: HttpRequest, pk: int) -> HttpResponseBase:
         return HttpResponseForbidden(EDITORS_ONLY)
     found = _loss_for(request, pk)
     view = selectors.review_view(found, request.user)
-    return render(
-        request,
-        "review/loss.html",
-        {"r": view, "actions": Action, "reasoned": [Action.REJECT, Action.NEEDS_CHANGES]},
-    )
+    return render(request, "review/loss.html", {"r": view})
 
 
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
+
+
+def _transition(request: HttpRequest, record: Any) -> bool:
+    """Take the posted review action on a record; say how it went; return whether it was done."""
+    action = request.POST.get("action", "")
+    try:
+        workflow.review_transition(
+            record=record,
+            action=action,
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+            revision=_int(request.POST.get("revision")),
+            via=VIA,
+        )
+    except AttritionError as exc:
+        messages.error(request, exc.message)
+        return False
+    messages.success(request, f"{record}: {Action(action).label.lower()} — done.")
+    return True
+
+
+def _to_queue(request: HttpRequest) -> bool:
+    """Return whether the user asked to go on to the next waiting record, and may."""
+    return request.POST.get("next") == "queue" and _editor(request) in workflow.REVIEWERS
 
 
 @login_required
@@ -141,35 +161,12 @@ def act(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Take a review action on a loss, then go to the next in the queue (or back to the loss)."""
     if _editor(request) is None:
         return HttpResponseForbidden(EDITORS_ONLY)
-    found = _loss_for(request, pk)
-    action = request.POST.get("action", "")
-    try:
-        workflow.review_transition(
-            record=found,
-            action=action,
-            by=request.user,
-            reason=request.POST.get("reason", ""),
-            revision=_int(request.POST.get("revision")),
-            via=VIA,
-        )
-    except Forbidden as exc:
-        messages.error(request, exc.message)
+    if not _transition(request, _loss_for(request, pk)) or not _to_queue(request):
         return redirect("review:loss", pk=pk)
-    except AttritionError as exc:
-        messages.error(request, exc.message)
-        return redirect("review:loss", pk=pk)
-    messages.success(request, f"Loss #{pk}: {Action(action).label.lower()} — done.")
-    return _onwards(request, pk)
-
-
-def _onwards(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """Return a redirect to the next loss in the queue for reviewers, else back to the loss."""
-    if request.POST.get("next") == "queue" and _editor(request) in workflow.REVIEWERS:
-        following = selectors.queue({}).exclude(pk=pk).values_list("pk", flat=True).first()
-        if following is not None:
-            return redirect("review:loss", pk=following)
-        return redirect("review:queue")
-    return redirect("review:loss", pk=pk)
+    following = selectors.queue({}).exclude(pk=pk).values_list("pk", flat=True).first()
+    if following is not None:
+        return redirect("review:loss", pk=following)
+    return redirect("review:queue")
 
 
 @login_required
@@ -289,22 +286,9 @@ def record_act(request: HttpRequest, kind: str, pk: int) -> HttpResponseBase:
     found = records.record_get(kind, pk, request.user)
     if found is None:
         raise Http404("no such record, or not one you may open")
-    action = request.POST.get("action", "")
-    try:
-        workflow.review_transition(
-            record=found,
-            action=action,
-            by=request.user,
-            reason=request.POST.get("reason", ""),
-            via=VIA,
-        )
-    except AttritionError as exc:
-        messages.error(request, exc.message)
+    if not _transition(request, found) or not _to_queue(request):
         return redirect("review:record", kind=kind, pk=pk)
-    messages.success(request, f"{found}: {Action(action).label.lower()} — done.")
-    if request.POST.get("next") == "queue" and _editor(request) in workflow.REVIEWERS:
-        following = records.submitted(kind).exclude(pk=pk).values_list("pk", flat=True).first()
-        if following is not None:
-            return redirect("review:record", kind=kind, pk=following)
-        return redirect(reverse("review:queue") + f"?kind={kind}")
-    return redirect("review:record", kind=kind, pk=pk)
+    following = records.submitted(kind).exclude(pk=pk).values_list("pk", flat=True).first()
+    if following is not None:
+        return redirect("review:record", kind=kind, pk=following)
+    return redirect(reverse("review:queue") + f"?kind={kind}")
