@@ -14,6 +14,7 @@ from PIL import Image, ImageOps
 from attrition.capture.errors import BadMedia
 from attrition.capture.steps.pdq import (
     CANONICAL_SIDE,
+    DIHEDRAL,
     QUALITY_FLOOR,
     Pdq,
     canonical_image,
@@ -114,6 +115,19 @@ def test_it_finds_a_mirrored_copy_among_the_dihedral_hashes(
     assert hashes[0] == hash_image(mirrored)
     assert distance(stored.hex, hashes[0].hex) > NEAR  # PDQ itself is not flip-invariant
     assert min(distance(stored.hex, h.hex) for h in hashes) <= NEAR
+    # The variant is hashed from the mirrored pixels, so it lands on the stored hash itself.
+    assert distance(stored.hex, hashes[DIHEDRAL.index("flip_y")].hex) <= 8
+
+
+def test_it_finds_a_quarter_turned_copy_among_the_dihedral_hashes(
+    tmp_path: Path, original: Image.Image, stored: Pdq
+) -> None:
+    turned = open_canonical(
+        saved(tmp_path, original.transpose(Image.Transpose.ROTATE_270), quality=90)
+    )
+    hashes = hash_dihedral(turned)
+    assert distance(stored.hex, hashes[0].hex) > NEAR
+    assert distance(stored.hex, hashes[DIHEDRAL.index("rot90")].hex) <= 8
 
 
 def test_it_keeps_unrelated_images_far_apart(stored: Pdq) -> None:

@@ -112,3 +112,24 @@ def test_it_sends_a_pdq_link_the_features_do_not_confirm_to_review(capture_stora
     assert match.distance == 0
     assert match.band == "suggest"
     assert match.details["tier2"].startswith("not confirmed")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("capture_storage")
+def test_it_links_a_mirrored_copy_with_its_features_compared_mirrored(
+    media_server: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATTRITION_FETCH_MAX_BYTES", "5000000")
+    photo = Image.fromarray(data.astronaut())
+    mirror = photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    media_server.routes["/photo.jpg"] = lambda r: send(r, jpeg(photo), content_type="image/jpeg")
+    media_server.routes["/mirror.jpg"] = lambda r: send(r, jpeg(mirror), content_type="image/jpeg")
+
+    archived(media_server.url("/photo.jpg"))
+    archived(media_server.url("/mirror.jpg"))
+
+    match = MediaMatch.objects.get(kind="pdq")
+    assert match.details["variant"] == "flip_y"
+    assert match.distance <= 8  # the variant is hashed from the mirrored pixels
+    assert "tier2" not in match.details  # the mirrored features confirmed it
+    assert match.band == "auto"

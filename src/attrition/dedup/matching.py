@@ -25,6 +25,10 @@ from attrition.evidence.models import Capture, FrameHash
 from attrition.jobs import enqueue
 from attrition.losses.models import Depiction
 
+# PDQ variants of a mirrored copy: its local features must be compared mirrored too (the rotations
+# need nothing: local features turn with the image).
+MIRRORED = frozenset(("flip_x", "flip_y", "flip_diag", "flip_anti"))
+
 
 def pair(a: int, b: int) -> tuple[int, int]:
     """Return two capture ids in stored order, lower first."""
@@ -83,7 +87,7 @@ def image_matches(capture: Capture, dihedral: Sequence[Pdq]) -> list[MediaMatch]
         if hit.auto_link and hit.t_ms is None:
             # PDQ links different photos framed alike (one screenshot frame, one banner):
             # a still linked by PDQ alone must also agree in its local features.
-            verdict = confirm(capture.pk, hit.capture_id)
+            verdict = confirm(capture.pk, hit.capture_id, mirrored=hit.variant in MIRRORED)
             if verdict is not None and not verdict.same:
                 auto = False
                 details["tier2"] = f"not confirmed: {verdict.reason}"
@@ -105,7 +109,8 @@ def image_matches(capture: Capture, dihedral: Sequence[Pdq]) -> list[MediaMatch]
         )
     # What PDQ cannot settle (the review band, untrusted hashes) goes to tier 2.
     weak = [(capture.pk, h.capture_id) for h in hits if h.t_ms is None and not h.auto_link]
-    found.extend(verify_pairs(weak))
+    flips = [(capture.pk, h.capture_id) for h in hits if h.variant in MIRRORED]
+    found.extend(verify_pairs(weak, mirrored=flips))
     return found
 
 

@@ -117,9 +117,29 @@ def hash_image(img: Image.Image) -> Pdq:
 
 
 def hash_dihedral(img: Image.Image) -> tuple[Pdq, ...]:
-    """Return the hashes of an already canonical image's 8 rotations and flips, as DIHEDRAL."""
-    hashes, quality = pdqhash.compute_dihedral(np.asarray(img))
-    return tuple(Pdq(hex=pack(bits).hex(), quality=int(quality)) for bits in hashes)
+    """Return the hashes of an already canonical image's 8 rotations and flips, as DIHEDRAL.
+
+    Each variant's pixels are rotated or flipped and hashed anew: pdqhash's own dihedral hashes
+    come from the original's DCT, and PDQ's downsampling is not symmetric, so they lay 22-84 bits
+    from the hash of a mirrored copy on the benchmark corpus, where hashing the mirrored pixels
+    gives 0-2 bits.
+    """
+    pixels = np.asarray(img)
+    own = hash_image(img)
+    variants = (
+        np.rot90(pixels, 1),
+        np.rot90(pixels, 2),
+        np.rot90(pixels, -1),
+        pixels[::-1],  # flip_x: upside down, about the horizontal axis
+        pixels[:, ::-1],  # flip_y: mirrored, about the vertical axis
+        pixels.transpose(1, 0, 2),  # flip_diag
+        np.rot90(pixels, 2).transpose(1, 0, 2),  # flip_anti
+    )
+    hashes = [own]
+    for variant in variants:
+        bits, _ = pdqhash.compute(np.ascontiguousarray(variant))
+        hashes.append(Pdq(hex=pack(bits).hex(), quality=own.quality))
+    return tuple(hashes)
 
 
 def run(*, path: Path) -> Pdq:
