@@ -48,6 +48,8 @@ COMMANDS = [
     "backup",
     "restore",
     "migrate-to",
+    "serve",
+    "scale-out",
 ]
 
 

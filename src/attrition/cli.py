@@ -30,9 +30,12 @@ from attrition.cli_base import (
     stdout_stream,
 )
 from attrition.cli_capture import bundle, capture, linkrot, verify
-from attrition.cli_counting import estimate, timeline
+from attrition.cli_counting import claims, estimate, tally, timeline
 from attrition.cli_dedup import dedup
+from attrition.cli_import_mapping import import_mapping
 from attrition.cli_ledger import count, import_
+from attrition.cli_scaleout import scale_out, serve
+from attrition.cli_sync import sync
 from attrition.cli_territory import territory
 
 DEFAULT_BIND = "127.0.0.1:8000"
@@ -293,7 +296,13 @@ def up(ctx: click.Context, bind: str, no_demo: bool) -> None:
     default=None,
     help="Job threads to run [default: ATTRITION_WORKERS].",
 )
-def worker(workers: int | None) -> None:
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Also start the periodic jobs (run exactly one worker with them when there are several).",
+)
+def worker(workers: int | None, periodic: bool) -> None:
     """Run the job worker (the Huey consumer) in the foreground.
 
     `attrition up` starts one beside the web server; run more on other machines when the queue
@@ -316,8 +325,12 @@ def worker(workers: int | None) -> None:
         worker_type="thread",
         graceful_signal="TERM",
         shutdown_timeout=WORKER_SHUTDOWN_S,
+        periodic=periodic,
     )
-    say(f"job worker running with {plural(threads, 'thread')}")
+    say(
+        f"job worker running with {plural(threads, 'thread')}"
+        + ("" if periodic else " (no periodic jobs)")
+    )
     consumer.run()
 
 
@@ -414,6 +427,8 @@ def reference() -> None:
 # The ledger's data commands live in cli_ledger.
 cli.add_command(count)
 cli.add_command(import_)
+cli.add_command(import_mapping)
+cli.add_command(sync)  # cli_sync: bring the ledger up to date with a tracker's API
 # The evidence commands live in cli_capture.
 cli.add_command(capture)
 cli.add_command(bundle)
@@ -427,9 +442,14 @@ cli.add_command(territory)
 # The counting commands live in cli_counting.
 cli.add_command(timeline)
 cli.add_command(estimate)
+cli.add_command(tally)
+cli.add_command(claims)
 # The backup commands live in cli_backup.
 for _command in (backup, restore, migrate_to):
     cli.add_command(_command)
+# The scale-out commands live in cli_scaleout.
+cli.add_command(serve)
+cli.add_command(scale_out)
 
 
 # --- entry point --------------------------------------------------------------------------------

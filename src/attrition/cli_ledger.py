@@ -102,6 +102,22 @@ class ClickProgress:
             self.bar = None
 
 
+def mapping_params(kind: str, *, mapping: str | None, mapping_file: str | None) -> dict[str, Any]:
+    """Return the import's params for a column mapping given by name or file (csv only)."""
+    if mapping is None and mapping_file is None:
+        return {}
+    if kind != "csv":
+        raise CliError("--mapping and --mapping-file are options of `import csv` only")
+    if mapping is not None and mapping_file is not None:
+        raise CliError("give --mapping NAME or --mapping-file FILE, not both")
+    from attrition.cli_import_mapping import mapping_file_read
+    from attrition.importers.csv_generic.mapping import mapping_get
+
+    spec = mapping_get(name=mapping) if mapping else mapping_file_read(str(mapping_file))
+    name = mapping or Path(str(mapping_file)).stem
+    return {"mapping": spec.model_dump(exclude_defaults=True), "mapping_name": name}
+
+
 @click.command(name="import")
 @click.argument("kind", metavar="KIND")
 @click.argument("file", metavar="FILE")
@@ -115,8 +131,27 @@ class ClickProgress:
     show_default=True,
     help="Review status of the imported losses.",
 )
+@click.option(
+    "--mapping",
+    default=None,
+    metavar="NAME",
+    help="csv: a saved column mapping (see `attrition import-mapping`), or `attrition`.",
+)
+@click.option(
+    "--mapping-file",
+    default=None,
+    metavar="FILE",
+    help="csv: a column mapping in a JSON file.",
+)
 def import_(
-    kind: str, file: str, dry_run: bool, conflict: str | None, side: str | None, status: str
+    kind: str,
+    file: str,
+    dry_run: bool,
+    conflict: str | None,
+    side: str | None,
+    status: str,
+    mapping: str | None,
+    mapping_file: str | None,
 ) -> None:
     """Import a tracker's page or file (KIND: oryx_html), reporting what changed.
 
@@ -125,17 +160,31 @@ def import_(
     """
     from attrition.importers.registry import ImportOptions, import_run, importer_get, source_read
 
-    importer_get(kind)
-    data = source_read(file)
+    importer = importer_get(kind)
+    options = ImportOptions(
+        conflict=conflict,
+        side=side,
+        status=status,
+        dry_run=dry_run,
+        params=mapping_params(kind, mapping=mapping, mapping_file=mapping_file),
+    )
+    # An importer of an API (warspotting) takes the API's base URL and fetches what is due.
+    import_url = getattr(importer, "import_url", None)
+    from_api = import_url is not None and file.lower().startswith(("http://", "https://"))
+    directory = getattr(importer, "reads_directories", False)
+    data = b"" if from_api else source_read(file, directory=directory)
     progress = ClickProgress()
     try:
-        report = import_run(
-            kind=kind,
-            data=data,
-            source_name=Path(file).name,
-            options=ImportOptions(conflict=conflict, side=side, status=status, dry_run=dry_run),
-            progress=progress,
-        )
+        if from_api and import_url is not None:
+            report = import_url(file, options=options, progress=progress)
+        else:
+            report = import_run(
+                kind=kind,
+                data=data,
+                source_name=Path(file).name,
+                options=options,
+                progress=progress,
+            )
     finally:
         progress.finish()
     click.echo(report.text(), nl=False)

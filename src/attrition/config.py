@@ -152,7 +152,8 @@ SECRET_KEY = declare(
     "ATTRITION_SECRET_KEY",
     "",
     "Django's secret key. Empty means: generate one on first start and keep it in "
-    "`<data dir>/secret_key`.",
+    "`<data dir>/secret_key`. Unless ATTRITION_DEBUG is on, a key shorter than 50 characters, "
+    "with fewer than 5 different characters, or copied from an example is refused.",
     parse_str,
 )
 ALLOWED_HOSTS = declare(
@@ -200,7 +201,7 @@ WORKERS = declare(
 WEB_WORKERS = declare(
     "ATTRITION_WEB_WORKERS",
     "2",
-    "Web server (gunicorn) worker processes started by `attrition up`.",
+    "Web server (gunicorn) worker processes started by `attrition up` and `attrition serve`.",
     parse_positive_int,
 )
 LOG_LEVEL = declare(
@@ -289,6 +290,64 @@ LINKROT_HOST_INTERVAL_S = declare(
 )
 
 
+# --- the job queue --------------------------------------------------------------------------
+
+QUEUE_SCHEMES = {
+    "redis": "redis",
+    "rediss": "redis",
+    "postgres": "postgres",
+    "postgresql": "postgres",
+}
+
+
+def parse_queue(name: str, raw: str) -> str:
+    value = raw.strip()
+    if value.lower() in {"", "sqlite"}:
+        return "sqlite"
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in QUEUE_SCHEMES or not parts.hostname:
+        raise SettingError(
+            f"{name}={raw!r} is not a queue: use sqlite, redis://host:6379/0 (rediss:// for TLS) "
+            "or postgres://user:password@host:5432/dbname"
+        )
+    return value
+
+
+def parse_queue_name(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value or not all(c.isascii() and (c.isalnum() or c == "_") for c in value):
+        raise SettingError(f"{name}={raw!r} must be letters, digits and underscores only")
+    return value
+
+
+QUEUE = declare(
+    "ATTRITION_QUEUE",
+    "sqlite",
+    "Where the job queue lives: sqlite (`<data dir>/jobs.sqlite3`, one machine), "
+    "redis://[:password@]host:6379/0 (rediss:// for TLS) or postgres://user:password@host:5432/db "
+    "(tables huey_*), which job workers on several machines share.",
+    parse_queue,
+)
+QUEUE_NAME = declare(
+    "ATTRITION_QUEUE_NAME",
+    "attrition",
+    "Name of this instance's queue (a key prefix in Redis, a column value in PostgreSQL), so "
+    "that several instances can share one server.",
+    parse_queue_name,
+)
+
+
+def queue_options(*, data_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Return the Huey class and its connection settings for ATTRITION_QUEUE."""
+    url = QUEUE.read(environ)
+    if url == "sqlite":
+        return {"huey_class": "huey.SqliteHuey", "filename": str(data_dir / "jobs.sqlite3")}
+    if QUEUE_SCHEMES[urlsplit(url).scheme.lower()] == "redis":
+        # Results expire after a day: nobody reads most of them, and Redis keeps them in memory.
+        return {"huey_class": "huey.RedisExpireHuey", "url": url, "expire_time": 86400}
+    return {"huey_class": "huey.PostgresHuey", "dsn": url}
+
+
 def parse_storage(name: str, raw: str) -> str:
     value = raw.strip().lower()
     if value not in {"local", "s3"}:
@@ -342,31 +401,31 @@ S3_PREFIX = declare(
 )
 
 
-def storage_options() -> dict[str, object]:
+def storage_options(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """Return Django's STORAGES["default"] for the configured media storage; fail loudly."""
-    if STORAGE.read() == "local":
+    if STORAGE.read(environ) == "local":
         raise ValueError("storage_options() is for object storage; local storage needs a path")
-    bucket = S3_BUCKET.read()
+    bucket = S3_BUCKET.read(environ)
     if not bucket:
         raise SettingError("ATTRITION_STORAGE=s3 needs ATTRITION_S3_BUCKET")
-    key_id, secret = S3_ACCESS_KEY_ID.read(), S3_SECRET_ACCESS_KEY.read()
+    key_id, secret = S3_ACCESS_KEY_ID.read(environ), S3_SECRET_ACCESS_KEY.read(environ)
     if bool(key_id) != bool(secret):
         raise SettingError(
             "set both ATTRITION_S3_ACCESS_KEY_ID and ATTRITION_S3_SECRET_ACCESS_KEY, or neither"
         )
     options: dict[str, object] = {
         "bucket_name": bucket,
-        "region_name": S3_REGION.read(),
+        "region_name": S3_REGION.read(environ),
         "signature_version": "s3v4",
-        "location": S3_PREFIX.read().strip("/"),
+        "location": S3_PREFIX.read(environ).strip("/"),
         # Originals are never overwritten: a name already taken gets another, which the store
         # step detects and discards.
         "file_overwrite": False,
         "default_acl": None,
         "querystring_auth": True,
     }
-    if S3_ENDPOINT_URL.read():
-        options["endpoint_url"] = S3_ENDPOINT_URL.read()
+    if S3_ENDPOINT_URL.read(environ):
+        options["endpoint_url"] = S3_ENDPOINT_URL.read(environ)
     if key_id:
         options["access_key"], options["secret_key"] = key_id, secret
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
@@ -541,3 +600,87 @@ METRICS_TOKEN = declare(
     "`/metrics` is open to anyone who can reach it: keep it off the public proxy, or set one.",
     parse_str,
 )
+
+
+# --- the WarSpotting sync ----------------------------------------------------------------------
+
+
+def parse_http_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if value and (parts.scheme.lower() not in {"http", "https"} or not parts.hostname):
+        raise SettingError(f"{name}={raw!r} is not an http(s) URL such as https://host/api")
+    return value.rstrip("/")
+
+
+WARSPOTTING_URL = declare(
+    "ATTRITION_WARSPOTTING_URL",
+    "",
+    "Base URL of the WarSpotting API to sync from every day (new days) and every week (all "
+    "days), e.g. https://ukr.warspotting.net/api. Empty means no scheduled sync.",
+    parse_http_url,
+)
+WARSPOTTING_CONTACT = declare(
+    "ATTRITION_WARSPOTTING_CONTACT",
+    "",
+    "URL or e-mail address where WarSpotting can reach whoever runs this instance, sent in the "
+    "sync's User-Agent (with the product name and version).",
+    parse_str,
+)
+WARSPOTTING_RATE = declare(
+    "ATTRITION_WARSPOTTING_RATE",
+    "10/10s",
+    "Most requests the WarSpotting sync sends in any window of that length, such as 10/10s "
+    "(WarSpotting's published limit); a 429 answer's Retry-After is honoured as well.",
+    parse_rate,
+)
+
+
+# --- HTTPS and secrets in production ---------------------------------------------------------
+
+
+def parse_non_negative_int(name: str, raw: str) -> int:
+    value = parse_int(name, raw)
+    if value < 0:
+        raise SettingError(f"{name}={raw!r} must be 0 or more")
+    return value
+
+
+HTTPS = declare(
+    "ATTRITION_HTTPS",
+    "false",
+    "The instance is reached over HTTPS (directly, or behind a reverse proxy that sets "
+    "X-Forwarded-Proto: https and drops that header from clients): cookies are sent only over "
+    "HTTPS and responses carry Strict-Transport-Security.",
+    parse_bool,
+)
+HSTS_SECONDS = declare(
+    "ATTRITION_HSTS_SECONDS",
+    "31536000",
+    "How long browsers must use HTTPS only for this host (Strict-Transport-Security max-age, "
+    "in seconds; 0 sends none). Only sent when ATTRITION_HTTPS is on.",
+    parse_non_negative_int,
+)
+# Keys copied from examples and tutorials: an attacker tries these first.
+WELL_KNOWN_SECRET_KEYS = frozenset(
+    {"changeme", "change-me", "secret", "secret-key", "secretkey", "your-secret-key", "dev"}
+)
+
+
+def secret_key_check(key: str, *, debug: bool) -> None:
+    """Refuse, outside debug mode, a secret key that is short, repetitive or well known."""
+    if debug or not key:
+        return
+    weak = ""
+    if key.lower() in WELL_KNOWN_SECRET_KEYS or key.startswith("django-insecure-"):
+        weak = "is a well-known example key"
+    elif len(key) < 50:
+        weak = f"has {len(key)} characters (at least 50 are needed)"
+    elif len(set(key)) < 5:
+        weak = "has fewer than 5 different characters"
+    if weak:
+        raise SettingError(
+            f'ATTRITION_SECRET_KEY {weak}: set a long random value (python -c "import secrets; '
+            'print(secrets.token_urlsafe(64))"), or unset it to have one generated and kept in '
+            "the data directory"
+        )

@@ -19,6 +19,7 @@ for _setting in config.SETTINGS.values():
 _data_dir = config.DATA_DIR.read()
 _secret_key = config.SECRET_KEY.read()
 DEBUG = config.DEBUG.read()
+config.secret_key_check(_secret_key, debug=DEBUG)
 ALLOWED_HOSTS = config.ALLOWED_HOSTS.read()
 CSRF_TRUSTED_ORIGINS = config.CSRF_TRUSTED_ORIGINS.read()
 SITE_NAME = config.SITE_NAME.read()
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "ninja",  # the API docs from its own static files, not a CDN (the policy allows no CDN)
     "axes",
     "attrition.accounts",
     "attrition.catalog",
@@ -112,6 +114,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "attrition.ops.requests.RequestCountMiddleware",  # first: it sees every answer, /metrics
     "django.middleware.security.SecurityMiddleware",
+    "attrition.site.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -205,11 +208,17 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Over HTTPS (ATTRITION_HTTPS): cookies only over HTTPS, and HSTS; the proxy says which requests
+# came over HTTPS in X-Forwarded-Proto. Pages get a Content-Security-Policy (attrition.site.csp).
+_https = config.HTTPS.read()
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _https
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _https else None
+SECURE_HSTS_SECONDS = config.HSTS_SECONDS.read() if _https else 0
 
 HUEY = {
-    "huey_class": "huey.SqliteHuey",
-    "name": "attrition",
-    "filename": str(DATA_DIR / "jobs.sqlite3"),
+    # SqliteHuey in the data directory by default; RedisHuey or PostgresHuey (ATTRITION_QUEUE).
+    **config.queue_options(data_dir=DATA_DIR),
+    "name": config.QUEUE_NAME.read(),
     "immediate": _queue_immediate,
     "results": True,
     "store_none": False,

@@ -72,12 +72,12 @@ def test_it_filters_the_list_from_the_keyboard(
 
     page.locator('input[name="fate"][value="captured"]').focus()
     page.keyboard.press("Space")  # htmx swaps the results in
-    page.wait_for_function("document.querySelectorAll('tr.loss-row').length === 2")
+    expect(page.locator("tr.loss-row")).to_have_count(2)
     expect(page).to_have_url(re.compile(r"fate=captured"))
     expect(page.locator("#count")).to_contain_text("At least 2 items")
 
     page.locator("#f-q").fill("ranger")
-    page.wait_for_function("document.querySelectorAll('tr.loss-row').length === 1")
+    expect(page.locator("tr.loss-row")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"q=ranger"))
     csv_link = page.locator(".downloads a", has_text="CSV").get_attribute("href")
     assert "fate=captured" in csv_link
@@ -94,6 +94,21 @@ def test_it_shows_a_loss_page(
     assert "T-55 (test)" in page.locator("h1").inner_text()
     assert page.locator('a[href="https://t.me/test_channel/1"]').count() == 1
     page.screenshot(path=str(tmp_path / "loss.png"), full_page=True)
+    assert errors == []
+
+
+def test_a_loss_page_draws_its_place_on_a_small_map(
+    pub: Published, reader: tuple[Any, list[str]], live_server: Any, tmp_path: Path
+) -> None:
+    page, errors = reader
+    page.goto(f"{live_server.url}/losses/{pub.public[0].pk}/")
+    page.wait_for_selector("#loss-place-map[data-drawn]")
+    assert page.locator("#loss-place-map").get_attribute("data-drawn") == "point"
+    assert page.locator("#loss-place-map path.loss-marker").count() == 1
+    assert page.locator("#loss-place-map img.leaflet-tile").count() == 0  # no tile server
+    page.locator("#history-link").click()
+    expect(page.locator("h1")).to_contain_text(f"History of #{pub.public[0].pk}")
+    page.screenshot(path=str(tmp_path / "loss-history.png"), full_page=True)
     assert errors == []
 
 

@@ -73,7 +73,7 @@ def test_it_renders_a_date_moves_with_the_slider_and_opens_a_timeline(
 
     page.locator("#t-play").click()
     page.wait_for_function(
-        "document.getElementById('t-date-label').textContent > '2021-07-06'", timeout=5000
+        "() => document.getElementById('t-date-label').textContent > '2021-07-06'", timeout=5000
     )
     page.locator("#t-play").click()  # pause
     assert errors == []

@@ -165,3 +165,74 @@ def test_it_returns_the_vetted_address_to_connect_to(monkeypatch: pytest.MonkeyP
     assert target.host == "evidence.example"
     assert target.port == 443
     assert target.host_header == "evidence.example"
+
+
+# -- hostile spellings the lists above do not hold (tests/hostile covers the rest of issue 10) --
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://0x7f.1/",
+        "http://0177.1/",
+        "http://127.000.000.001/",
+        "http://127.0.0.1./",
+        "http://0/",
+        "http://[0:0:0:0:0:ffff:127.0.0.1]/",
+        "http://[::ffff:a9fe:a9fe]/latest/meta-data/",
+        "http://[fd00::1]/",
+        "http://[fe80::1%25eth0]/",
+        "http://[fe80::1]/",
+        "http://evil.example@127.0.0.1/",
+        "http://user:pass@[::1]:8080/",
+        "http://evil.example:80@10.0.0.1/",
+        "http://LocalHost.:8080/",
+        "http://user@localhost/",
+        "HTTP://LOCALHOST/",
+        "file://localhost/etc/passwd",
+        "gopher://localhost:6379/_INFO",
+        "dict://127.0.0.1:6379/info",
+        "ftp://127.0.0.1/",
+        "jar:http://127.0.0.1!/",
+        "//127.0.0.1/",
+        "http:127.0.0.1",
+    ],
+)
+def test_it_refuses_more_spellings_of_internal_hosts(url: str) -> None:
+    with pytest.raises(FetchRefused):
+        url_vet(url, allow=[])
+
+
+def test_it_refuses_this_machines_own_name() -> None:
+    name = socket.gethostname()
+    try:
+        socket.getaddrinfo(name, 80)
+    except socket.gaierror:
+        pytest.skip(f"{name} does not resolve here")
+    with pytest.raises(FetchRefused):
+        url_vet(f"http://{name}/", allow=[])
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://[::ffff:169.254.169.254]/",
+        "http://[fd00::1]/",
+        "http://evil.example@10.0.0.1/",
+        "http://0x7f.1/",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:6379/_INFO",
+    ],
+)
+def test_it_refuses_a_redirect_from_a_real_server_to_an_internal_host(
+    media_server: Any, tmp_path: Any, location: str
+) -> None:
+    from attrition.capture.steps.http_fetch import run
+    from tests.capture.test_http_fetch import FAST
+    from tests.loopback import redirect
+
+    media_server.routes["/hop"] = lambda h: redirect(h, location)
+    with pytest.raises(FetchRefused):
+        run(media_server.url("/hop"), limits=FAST, tmp_dir=tmp_path)
+    assert [r["path"] for r in media_server.requests] == ["/hop"]  # nothing past the refusal
+    assert list(tmp_path.iterdir()) == []

@@ -93,3 +93,75 @@ def test_it_draws_the_timeline_as_of_an_earlier_moment(ledger: Ledger) -> None:
 def test_it_refuses_an_unknown_period(ledger: Ledger) -> None:
     with pytest.raises(InvalidInput, match="period"):
         timeline(conflict=ledger.conflict, period="fortnight")
+
+
+def python_timeline(conflict: object, *, basis: str, period: str) -> tuple[object, ...]:
+    """The timeline as it was first computed, in Python over every selected row (a reference)."""
+    from attrition.losses.models import Depiction
+    from attrition.losses.tally import losses_selected
+
+    def event_date(first_seen: dt.date | None, fates: list[dict[str, str]]) -> dt.date | None:
+        dated = [dt.date.fromisoformat(f["date"]) for f in fates if f.get("date")]
+        return min(dated) if dated else first_seen
+
+    items = list(
+        losses_selected(conflict=conflict).values_list("pk", "first_seen", "fate_history")  # type: ignore[arg-type]
+    )
+    posted: dict[int, dt.date] = {}
+    for loss_id, at in Depiction.objects.filter(
+        deleted_at__isnull=True, evidence__posted_at__isnull=False
+    ).values_list("loss_id", "evidence__posted_at"):
+        day = at.astimezone(dt.UTC).date()  # type: ignore[union-attr]
+        posted[loss_id] = min(posted.get(loss_id, day), day)
+    counts: dict[dt.date, int] = {}
+    late: dict[dt.date, int] = {}
+    lags: list[int] = []
+    undated = 0
+    latest: dt.date | None = None
+    for pk, first_seen, fates in items:
+        event, shown = event_date(first_seen, fates), posted.get(pk)
+        if shown is not None and event is not None:
+            lags.append(max(0, (shown - event).days))
+        when = first_seen if basis == "first_seen" else shown
+        if when is None:
+            undated += 1
+            continue
+        latest = max(latest or when, when)
+        start = period_start(when, period)
+        counts[start] = counts.get(start, 0) + 1
+        if shown is not None and event is not None and (shown - event).days > 30:
+            late[start] = late.get(start, 0) + 1
+    p90 = sorted(lags)[min(len(lags) - 1, int(0.9 * len(lags)))] if lags else None
+    return counts, late, undated, len(items), p90, latest
+
+
+def test_it_groups_in_the_database_as_the_python_computation_did(ledger: Ledger) -> None:
+    import random
+
+    rng = random.Random(8)
+    day0 = dt.date(2021, 5, 1)
+    for n in range(60):
+        fates: list[object] = [
+            {"fate": rng.choice(["destroyed", "captured"]), "date": None}
+            if rng.random() < 0.5
+            else {"fate": "damaged", "date": str(day0 + dt.timedelta(days=rng.randrange(200)))}
+            for _ in range(rng.randrange(1, 3))
+        ]
+        first = day0 + dt.timedelta(days=rng.randrange(200)) if rng.random() < 0.8 else None
+        loss = ledger.loss(fates=fates, first_seen=first)
+        for k in range(rng.randrange(3)):
+            day = day0 + dt.timedelta(days=rng.randrange(260)) if rng.random() < 0.9 else None
+            at = dt.datetime.combine(day, dt.time(23, 30), tzinfo=dt.UTC) if day else None
+            ev = evidence_create(url=f"https://t.me/random/{n}-{k}", posted_at=at)
+            depiction_create(loss=loss, evidence=ev)
+
+    for basis in ("first_seen", "posted"):
+        for period in ("day", "week", "month"):
+            line = timeline(conflict=ledger.conflict, basis=basis, period=period)
+            counts, late, undated, total, p90, latest = python_timeline(
+                ledger.conflict, basis=basis, period=period
+            )
+            assert {p.start: p.count for p in line.points if p.count} == counts
+            assert {p.start: p.late for p in line.points if p.late} == late
+            assert (line.undated, line.total, line.lag_days_p90) == (undated, total, p90)
+            assert line.incomplete_from == latest - dt.timedelta(days=p90)  # type: ignore[arg-type,operator]

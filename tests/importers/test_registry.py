@@ -24,8 +24,8 @@ from tests.importers.conftest import needs_pages, page_bytes, page_path
 def test_it_registers_the_oryx_page_importer() -> None:
     assert "oryx_html" in importer_names()
     assert importer_get("oryx_html").name == "oryx_html"
-    with pytest.raises(ImportRefused, match="no importer 'oryx_csv'"):
-        importer_get("oryx_csv")
+    with pytest.raises(ImportRefused, match="no importer 'nonesuch'"):
+        importer_get("nonesuch")
 
 
 @needs_pages

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
@@ -21,9 +21,8 @@ from attrition.catalog.models import Conflict
 from attrition.claims.models import Claim
 from attrition.claims.selectors import ClaimBeside, claim_beside, claims_beside
 from attrition.claims.services import claim_create
-from attrition.counting import selectors
-from attrition.counting.estimates import EstimateReport, undocumented_estimate
-from attrition.counting.mse import Estimate
+from attrition.counting import exports, selectors
+from attrition.counting.estimates import undocumented_estimate
 from attrition.counting.services import tally_create, tally_update
 from attrition.counting.timeline import timeline
 from attrition.errors import NotFound
@@ -86,6 +85,8 @@ class PointOut(Schema):
 
 
 class TimelineOut(Schema):
+    conflict: str
+    tally: str
     basis: str
     period: str
     as_of: str
@@ -163,6 +164,10 @@ class EstimateReportOut(Schema):
     conflict: str
     tally: str
     kind: str
+    as_of: str | None = Field(
+        description="The moment the ledger was read as of; pass it back to reproduce the estimate."
+    )
+    pinned: bool = Field(description="Whether the caller asked for this moment.")
     documented: int = Field(description="The documented count; the estimate is never added to it.")
     estimate: EstimateOut
     notes: list[CaveatOut]
@@ -174,64 +179,11 @@ class EstimateReportOut(Schema):
 
 
 def _tally_out(report: selectors.TallyReport) -> TallyOut:
-    t = report.tally
-    return TallyOut(
-        conflict=t.conflict.slug,
-        slug=t.slug,
-        name=t.name,
-        description=t.description,
-        rule=report.rule.model_dump(mode="json"),
-        rule_text=report.rule_text,
-        total=report.result.total,
-        as_of=selectors.as_of_text(report.as_of),
-        pinned=report.pinned,
-        sentence=report.sentence,
-        permalink=report.permalink,
-        by_fate=[LineOut(**vars(x)) for x in report.by_fate],
-        by_side=[LineOut(**vars(x)) for x in report.by_side],
-        by_category=[LineOut(**vars(x)) for x in report.by_category],
-    )
+    return TallyOut(**exports.tally_data(report))
 
 
 def _claim_out(row: ClaimBeside) -> ClaimOut:
-    c = row.claim
-    return ClaimOut(
-        id=c.pk,
-        conflict=c.conflict.slug,
-        claimant=c.claimant,
-        claimed_on=c.claimed_on,
-        scope=c.scope,
-        scope_rule=c.scope_rule,
-        kind=c.kind,
-        number=c.number,
-        number_high=c.number_high,
-        figure=row.figure,
-        source_url=c.source_url,
-        quote=c.quote,
-        evidence=c.evidence_id,
-        status=c.status,
-        documented_then=row.documented_then,
-        documented_now=row.documented_now,
-    )
-
-
-def _estimate_out(e: Estimate) -> EstimateOut:
-    return EstimateOut(
-        method=e.method,
-        lists=e.lists,
-        list_sizes=e.list_sizes,
-        observed=e.observed,
-        multiply_listed=e.multiply_listed,
-        total=e.total,
-        low=e.low,
-        high=e.high,
-        level=e.level,
-        model=e.model,
-        supported_models=e.supported_models,
-        refused=e.refused,
-        refusals=[CaveatOut(**vars(c)) for c in e.refusals],
-        warnings=[CaveatOut(**vars(c)) for c in e.warnings],
-    )
+    return ClaimOut(**exports.claim_data(row))
 
 
 def _conflict(slug: str) -> Conflict:
@@ -269,6 +221,17 @@ def tally_one(request: HttpRequest, conflict: str, slug: str, as_of: str | None 
     return _tally_out(selectors.tally_report(tally=tally, as_of=moment))
 
 
+def _timeline_data(
+    conflict: str, slug: str, basis: str, period: str, as_of: str | None
+) -> dict[str, Any]:
+    tally = selectors.tally_get(conflict_slug=conflict, slug=slug)
+    moment = selectors.as_of_parse(as_of)
+    rule = selectors.tally_rule_at(tally=tally, as_of=moment)
+    line = timeline(conflict=tally.conflict, rule=rule, basis=basis, period=period, as_of=moment)
+    pinned = moment or selectors.pinned_moment(tally=tally)
+    return exports.timeline_data(line, conflict=tally.conflict, tally=tally, as_of=pinned)
+
+
 @router.get(
     "/tallies/{conflict}/{slug}/timeline",
     response=TimelineOut,
@@ -284,22 +247,48 @@ def tally_timeline(
     as_of: str | None = None,
 ) -> TimelineOut:
     """Return a tally's counts per day, week or month, by first-seen or posted date."""
+    return TimelineOut(**_timeline_data(conflict, slug, basis, period, as_of))
+
+
+@router.get(
+    "/tallies/{conflict}/{slug}/export",
+    response={200: None},
+    auth=ANYONE,
+    summary="A tally as a CSV or JSON file",
+)
+def tally_export(
+    request: HttpRequest, conflict: str, slug: str, format: str = "csv", as_of: str | None = None
+) -> HttpResponse:
+    """Return a tally's count and breakdown (with the data version counted) as a file."""
     tally = selectors.tally_get(conflict_slug=conflict, slug=slug)
-    moment = selectors.as_of_parse(as_of)
-    rule = selectors.tally_rule_at(tally=tally, as_of=moment)
-    line = timeline(conflict=tally.conflict, rule=rule, basis=basis, period=period, as_of=moment)
-    report_as_of = moment or selectors.tally_report(tally=tally).as_of
-    return TimelineOut(
-        basis=line.basis,
-        period=line.period,
-        as_of=selectors.as_of_text(report_as_of),
-        total=line.total,
-        undated=line.undated,
-        late_days=line.late_days,
-        lag_days_p90=line.lag_days_p90,
-        incomplete_from=line.incomplete_from,
-        points=[PointOut(**vars(p)) for p in line.points],
+    fmt = exports.export_format(format)
+    data = exports.tally_data(
+        selectors.tally_report(tally=tally, as_of=selectors.as_of_parse(as_of))
     )
+    text = exports.export_text(data, fmt, exports.tally_csv)
+    return exports.export_response(text, fmt=fmt, filename=f"tally-{conflict}-{slug}")
+
+
+@router.get(
+    "/tallies/{conflict}/{slug}/timeline/export",
+    response={200: None},
+    auth=ANYONE,
+    summary="A tally's timeline as a CSV or JSON file",
+)
+def tally_timeline_export(
+    request: HttpRequest,
+    conflict: str,
+    slug: str,
+    format: str = "csv",
+    basis: str = "first_seen",
+    period: str = "month",
+    as_of: str | None = None,
+) -> HttpResponse:
+    """Return a tally's counts per period (with the data version counted) as a file."""
+    fmt = exports.export_format(format)
+    data = _timeline_data(conflict, slug, basis, period, as_of)
+    text = exports.export_text(data, fmt, exports.timeline_csv)
+    return exports.export_response(text, fmt=fmt, filename=f"timeline-{conflict}-{slug}")
 
 
 @router.post("/tallies", response={201: TallyOut}, summary="Save a tally (reviewers)")
@@ -338,6 +327,23 @@ def claim_list(request: HttpRequest, conflict: str | None = None) -> list[ClaimO
     return [_claim_out(row) for row in claims_beside(conflict=where)]
 
 
+@router.get(
+    "/claims/export",
+    response={200: None},
+    auth=ANYONE,
+    summary="Claims beside counts as a CSV or JSON file",
+)
+def claim_export(
+    request: HttpRequest, format: str = "csv", conflict: str | None = None
+) -> HttpResponse:
+    """Return verified claims, each beside the documented count of its scope, as a file."""
+    fmt = exports.export_format(format)
+    where = _conflict(conflict) if conflict else None
+    data = [exports.claim_data(row) for row in claims_beside(conflict=where)]
+    text = exports.export_text(data, fmt, exports.claims_csv)
+    return exports.export_response(text, fmt=fmt, filename=f"claims-{conflict or 'all'}")
+
+
 @router.post("/claims", response={201: ClaimOut}, summary="Record a claim")
 def claim_new(request: HttpRequest, payload: ClaimIn) -> Status[ClaimOut]:
     """Record a claimed figure as a draft or submitted for review."""
@@ -360,6 +366,22 @@ def claim_new(request: HttpRequest, payload: ClaimIn) -> Status[ClaimOut]:
     return Status(201, _claim_out(claim_beside(Claim.objects.get(pk=claim.pk))))
 
 
+def _estimate_data(
+    conflict: str, slug: str, lists: str, max_lists: int, stratify: bool, as_of: str | None
+) -> dict[str, Any]:
+    tally = selectors.tally_get(conflict_slug=conflict, slug=slug)
+    moment = selectors.as_of_parse(as_of)
+    report = undocumented_estimate(
+        conflict=tally.conflict,
+        rule=selectors.tally_rule_at(tally=tally, as_of=moment),
+        kind=lists,
+        max_lists=max_lists,
+        stratify=stratify,
+        as_of=moment,
+    )
+    return exports.estimate_report_data(report, conflict=tally.conflict, tally=tally)
+
+
 @router.get(
     "/estimates/{conflict}/{slug}",
     response=EstimateReportOut,
@@ -373,34 +395,30 @@ def estimate_one(
     lists: str = "platform",
     max_lists: int = 4,
     stratify: bool = False,
+    as_of: str | None = None,
 ) -> EstimateReportOut:
     """Estimate the tally's total, documented or not, from the overlap of its sources."""
-    tally = selectors.tally_get(conflict_slug=conflict, slug=slug)
-    report: EstimateReport = undocumented_estimate(
-        conflict=tally.conflict,
-        rule=selectors.tally_rule_at(tally=tally, as_of=None),
-        kind=lists,
-        max_lists=max_lists,
-        stratify=stratify,
-    )
-    return EstimateReportOut(
-        conflict=tally.conflict.slug,
-        tally=tally.slug,
-        kind=report.kind,
-        documented=report.documented,
-        estimate=_estimate_out(report.estimate),
-        notes=[CaveatOut(**vars(c)) for c in report.notes],
-        strata=[
-            StratumOut(
-                key=s.key,
-                label=s.label,
-                documented=s.documented,
-                estimate=_estimate_out(s.estimate),
-            )
-            for s in report.strata
-        ],
-        stratified_total=report.stratified_total,
-        stratified_low=report.stratified_low,
-        stratified_high=report.stratified_high,
-        stratified_refusal=report.stratified_refusal,
-    )
+    return EstimateReportOut(**_estimate_data(conflict, slug, lists, max_lists, stratify, as_of))
+
+
+@router.get(
+    "/estimates/{conflict}/{slug}/export",
+    response={200: None},
+    auth=ANYONE,
+    summary="An estimate with its caveats as a CSV or JSON file",
+)
+def estimate_export(
+    request: HttpRequest,
+    conflict: str,
+    slug: str,
+    format: str = "csv",
+    lists: str = "platform",
+    max_lists: int = 4,
+    stratify: bool = False,
+    as_of: str | None = None,
+) -> HttpResponse:
+    """Return an estimate, its caveats and the moment it was made as of, as a file."""
+    fmt = exports.export_format(format)
+    data = _estimate_data(conflict, slug, lists, max_lists, stratify, as_of)
+    text = exports.export_text(data, fmt, exports.estimate_csv)
+    return exports.export_response(text, fmt=fmt, filename=f"estimate-{conflict}-{slug}")

@@ -9,6 +9,7 @@ credentials, so a browser sends no cookie cross-origin); writes get no CORS head
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -18,6 +19,13 @@ PREFIX = "/api/v1/"
 READS = frozenset({"GET", "HEAD"})
 ALLOW_HEADERS = "Authorization, If-None-Match, If-Modified-Since"
 EXPOSE_HEADERS = "ETag, Last-Modified, Retry-After, Content-Disposition"
+
+
+def file_response(*media_types: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return an operation's `openapi_extra` saying its 200 answer is a file of these types."""
+    body = {"type": "string"} if schema is None else schema
+    content = {kind: {"schema": body} for kind in media_types}
+    return {"responses": {200: {"description": "OK", "content": content}}}
 
 
 def _cors(response: HttpResponseBase) -> HttpResponseBase:

@@ -17,6 +17,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from attrition.api.auth import ANYONE
+from attrition.api.http import file_response
 from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
 from attrition.errors import InvalidInput
 from attrition.evidence.visibility import public_media
@@ -354,7 +355,9 @@ def stats_get(
     "/losses.{fmt}",
     auth=ANYONE,
     summary="The filtered list as CSV, JSON or GeoJSON (streamed)",
-    response={200: str},
+    openapi_extra=file_response(
+        *(kind.partition(";")[0] for kind in CONTENT_TYPES.values()), schema={}
+    ),
 )
 def export_get(
     request: HttpRequest, fmt: str, filters: Query[LossFilter], sort: str = DEFAULT_SORT

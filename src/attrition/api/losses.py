@@ -123,7 +123,12 @@ class MergeIn(Schema):
 
 def loss_out(loss: Loss) -> LossOut:
     """Return a loss as the API shows it."""
-    return LossOut(
+    return LossOut(**loss_fields(loss))
+
+
+def loss_fields(loss: Loss) -> dict[str, Any]:
+    """Return the fields of LossOut for a loss, unvalidated (lists are validated once, whole)."""
+    return dict(
         id=loss.pk,
         conflict=loss.conflict.slug,
         side=loss.side_id,
@@ -132,7 +137,7 @@ def loss_out(loss: Loss) -> LossOut:
         model_name=loss.model.name,
         category=loss.model.category.slug,
         fate=loss.fate,
-        fate_history=[FateOut(**entry) for entry in loss.fate_history],
+        fate_history=loss.fate_history,
         captured_by=loss.captured_by_id,
         first_seen=loss.first_seen,
         first_seen_precision=loss.first_seen_precision,
@@ -207,11 +212,12 @@ def loss_list(
     response: HttpResponse,
     filters: Query[LossFilter],
     page: Query[PageQuery],
-) -> LossPageOut:
+) -> dict[str, Any]:
     """Return a page of verified losses of public conflicts (for everyone alike; see api.ledger)."""
     last_modified(response)
     found = loss_page_query(request, filters, page)
-    return LossPageOut(**{**found, "items": [loss_out(x) for x in found["items"]]})
+    # Validated once, against LossPageOut, on the way out (each validation costs ~0.2 ms a loss).
+    return {**found, "items": [loss_fields(x) for x in found["items"]]}
 
 
 @router.get("/{loss_id}", response=LossOut, auth=ANYONE, summary="One loss")

@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import json
-from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
@@ -16,6 +15,7 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from attrition.api.auth import ANYONE
+from attrition.api.http import file_response
 from attrition.catalog.models import Conflict
 from attrition.territory import selectors
 from attrition.territory.geo import control_geojson, map_features, status_properties
@@ -130,7 +130,7 @@ def _counts(counts: selectors.StatusCounts) -> StatusCountsOut:
     "/{conflict}/control.geojson",
     auth=ANYONE,
     summary="Control of every district on a date, as GeoJSON",
-    response={200: dict[str, Any]},
+    openapi_extra=file_response("application/geo+json", schema={"type": "object"}),
 )
 def control_map(request: HttpRequest, conflict: str, date: dt.date | None = None) -> HttpResponse:
     """Return a FeatureCollection of the districts (simplified outlines) with their status."""
@@ -149,7 +149,7 @@ CSV_COLUMNS = ("code", "name", "province", "status", "since", "confirmed", "age_
     "/{conflict}/control.csv",
     auth=ANYONE,
     summary="Control of every district on a date, as CSV",
-    response={200: str},
+    openapi_extra=file_response("text/csv"),
 )
 def control_csv(request: HttpRequest, conflict: str, date: dt.date | None = None) -> HttpResponse:
     """Return one CSV row per district: its status on the date and how old its confirmation is."""

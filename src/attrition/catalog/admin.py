@@ -20,7 +20,7 @@ from attrition.catalog.models import (
     ModelAlias,
     Side,
 )
-from attrition.catalog.services import alias_normalize
+from attrition.catalog.services import alias_normalize, model_baseline
 
 
 class ModelAliasForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -75,6 +75,14 @@ class EquipmentModelAdmin(TaxonomyVersionedAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = (ModelAliasInline,)
     readonly_fields = ("created_at", "updated_at", "history_table")
+
+    def save_model(
+        self, request: HttpRequest, obj: EquipmentModel, form: Any, change: bool
+    ) -> None:
+        if change:
+            # Counts as of earlier moments need the category the model had before this edit.
+            model_baseline(model=obj)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ModelAlias)

@@ -1,13 +1,17 @@
-"""Equipment-model names: alias normalisation, lookup, and adding aliases."""
+"""Equipment models: alias normalisation, lookup, adding aliases, and versioned edits."""
 
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from attrition import history
 from attrition.catalog.models import EquipmentModel, ModelAlias
 from attrition.errors import InvalidInput
+
+MODEL_FIELDS = ("name", "category", "country_of_production", "description")
 
 
 class AliasTaken(InvalidInput):
@@ -63,3 +67,39 @@ def model_add_alias(*, model: EquipmentModel, alias: str) -> ModelAlias:
             details={"alias": alias, "model": existing.model.slug},
         )
     return existing
+
+
+def model_baseline(*, model: EquipmentModel) -> None:
+    """Record the model as stored, dated its creation, if it has no version yet.
+
+    Called before an edit, so that counts "as of" earlier moments see the category it had.
+    """
+    if history.latest_version(model) is not None:
+        return
+    stored = EquipmentModel.objects.get(pk=model.pk)
+    history.record_version(
+        stored,
+        kind=history.ChangeKind.IMPORT,
+        reason="as stored before its first recorded change",
+        at=stored.created_at,
+    )
+
+
+def model_update(
+    *, model: EquipmentModel, by: Any = None, reason: str = "", via: str = "", **fields: Any
+) -> EquipmentModel:
+    """Change a model (e.g. move it to another category) and record the change as a version.
+
+    Counts as of a moment before the change still file the model's losses as they were then.
+    """
+    unknown = sorted(set(fields) - set(MODEL_FIELDS))
+    if unknown:
+        raise InvalidInput(f"an equipment model has no editable field(s) {', '.join(unknown)}")
+    with transaction.atomic():
+        model_baseline(model=model)
+        for key, value in fields.items():
+            setattr(model, key, value)
+        model.full_clean(validate_constraints=False)
+        model.save()
+        history.record_version(model, by=by, reason=reason, via=via)
+    return model

@@ -9,22 +9,18 @@ only when every stratum could be estimated.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.db.models import F
-from django.db.models.functions import Coalesce
-
-from attrition.catalog.models import Category, Conflict, EquipmentModel
+from attrition.catalog.models import Category, Conflict
+from attrition.counting.lists import KINDS, memberships, sources_version
 from attrition.counting.mse import LEVEL, MAX_LISTS, Caveat, Estimate, Histories, _z, estimate
 from attrition.errors import InvalidInput
-from attrition.importers.models import SourceRecord
-from attrition.losses.models import Depiction
-from attrition.losses.tally import TallyRule, losses_selected
+from attrition.losses.tally import TallyRule, losses_selected, model_categories
 
-KINDS = ("platform", "channel", "importer", "collector")
+__all__ = ["KINDS", "EstimateReport", "StratumEstimate", "undocumented_estimate"]
 
 
 @dataclass
@@ -49,45 +45,8 @@ class EstimateReport:
     stratified_high: float | None = None
     stratified_refusal: str = ""
     notes: list[Caveat] = field(default_factory=list)
-
-
-def _memberships(kind: str, loss_ids: list[int]) -> dict[int, set[str]]:
-    """Return, per loss, the names of the lists of this kind that show it."""
-    found: dict[int, set[str]] = defaultdict(set)
-    chunk = 5000
-    for i in range(0, len(loss_ids), chunk):
-        ids = loss_ids[i : i + chunk]
-        rows: Any
-        if kind == "importer":
-            # Records of a merged duplicate document the loss it was merged into.
-            rows = (
-                SourceRecord.objects.annotate(
-                    counted=Coalesce(F("loss__merged_into_id"), "loss_id")
-                )
-                .filter(counted__in=ids)
-                .values_list("counted", "source")
-            )
-        else:
-            shown = Depiction.objects.filter(
-                loss_id__in=ids, deleted_at__isnull=True, evidence__deleted_at__isnull=True
-            )
-            if kind == "channel":
-                # A channel's name means something only on its platform.
-                rows = [
-                    (pk, f"{platform}:{channel}")
-                    for pk, platform, channel in shown.exclude(evidence__channel="").values_list(
-                        "loss_id", "evidence__platform", "evidence__channel"
-                    )
-                ]
-            else:
-                column = (
-                    "evidence__platform" if kind == "platform" else "evidence__added_by__username"
-                )
-                rows = shown.values_list("loss_id", column)
-        for pk, name in rows:
-            if name:
-                found[pk].add(str(name))
-    return found
+    as_of: dt.datetime | None = None
+    pinned: bool = False
 
 
 def _largest(memberships: dict[int, set[str]], limit: int) -> list[str]:
@@ -107,23 +66,33 @@ def undocumented_estimate(
     max_lists: int = 4,
     stratify: bool = False,
     level: float = LEVEL,
+    as_of: dt.datetime | None = None,
 ) -> EstimateReport:
-    """Return the estimated total of the rule's losses from the overlap of independent lists."""
+    """Return the estimated total of the rule's losses from the overlap of independent lists.
+
+    With `as_of`, the losses, their categories and their sources are taken as they stood then;
+    without, the report carries the moment that reproduces it (`as_of`, not `pinned`).
+    """
     if kind not in KINDS:
         raise InvalidInput(f"lists are drawn from one of: {', '.join(KINDS)}")
     if not 2 <= max_lists <= MAX_LISTS:
         raise InvalidInput(f"max_lists must be 2 to {MAX_LISTS}")
-    selected = dict(
-        losses_selected(conflict=conflict, rule=rule).order_by().values_list("pk", "model_id")
-    )
-    members = _memberships(kind, list(selected))
+    category_of = model_categories(as_of=as_of)
+    rows = losses_selected(conflict=conflict, rule=rule, as_of=as_of, category_of=category_of)
+    id_field = "pk" if as_of is None else "record_id"
+    selected = dict(rows.order_by().values_list(id_field, "model_id"))
+    members = memberships(kind=kind, loss_ids=list(selected), as_of=as_of)
     names = lists or _largest(members, max_lists)
     items = {pk: members.get(pk, set()) for pk in selected}
     pooled = estimate(Histories.from_items(names, list(items.values())), level=level)
     report = EstimateReport(kind=kind, documented=len(selected), lists=names, estimate=pooled)
+    report.as_of, report.pinned = (as_of, True) if as_of is not None else (sources_version(), False)
     report.notes = _notes(kind, len(selected), pooled)
     if stratify:
-        _stratify(report, selected, items, names, level)
+        groups: dict[int, list[int]] = defaultdict(list)
+        for pk, model_id in selected.items():
+            groups[category_of.get(model_id, 0)].append(pk)
+        _stratify(report, groups, items, names, level)
     return report
 
 
@@ -149,22 +118,22 @@ def _notes(kind: str, documented: int, pooled: Estimate) -> list[Caveat]:
 
 def _stratify(
     report: EstimateReport,
-    selected: dict[int, int],
+    groups: dict[int, list[int]],
     items: dict[int, set[str]],
     names: list[str],
     level: float,
 ) -> None:
-    category_of = dict(EquipmentModel.objects.values_list("id", "category_id"))
-    groups: dict[int, list[int]] = defaultdict(list)
-    for pk, model_id in selected.items():
-        groups[category_of[model_id]].append(pk)
     categories = {c.pk: c for c in Category.objects.filter(pk__in=groups)}
-    for category_id, pks in sorted(groups.items(), key=lambda g: categories[g[0]].order):
+    unknown = Category(slug="unknown", name="Unknown category", order=65535)
+    for category_id, pks in sorted(
+        groups.items(), key=lambda g: categories.get(g[0], unknown).order
+    ):
         h = Histories.from_items(names, [items[pk] for pk in pks])
+        category = categories.get(category_id, unknown)
         report.strata.append(
             StratumEstimate(
-                key=categories[category_id].slug,
-                label=categories[category_id].name,
+                key=category.slug,
+                label=category.name,
                 documented=len(pks),
                 estimate=estimate(h, level=level),
             )

@@ -99,6 +99,19 @@ def tally_rule_at(*, tally: Tally, as_of: dt.datetime | None) -> TallyRule:
     return TallyRule.parse(raw)
 
 
+def pinned_moment(*, tally: Tally | None = None, also: dt.datetime | None = None) -> dt.datetime:
+    """Return the moment that reproduces a count made now: the data version, or later.
+
+    The tally's own latest edit counts too, so that its permalink finds the rule shown today.
+    """
+    moments = [data_version(), also]
+    if tally is not None:
+        current = history.latest_version(tally)
+        moments.append(current.valid_from if current is not None else None)  # type: ignore[attr-defined]
+    known = [m for m in moments if m is not None]
+    return max(known) if known else timezone.now()
+
+
 def _lines(labels: dict[int, str], counts: dict[int, int], keys: dict[int, str]) -> list[Line]:
     return [
         Line(key=keys[pk], label=labels[pk], count=counts.get(pk, 0))
@@ -116,7 +129,7 @@ def tally_report(*, tally: Tally, as_of: dt.datetime | None = None) -> TallyRepo
         # read in the same transaction is the moment that reproduces it.
         result = tally_count(conflict=tally.conflict, rule=rule, as_of=as_of)
         if as_of is None:
-            as_of = data_version() or timezone.now()
+            as_of = pinned_moment(tally=tally)
             result.as_of = as_of
     sides = Side.objects.filter(conflict=tally.conflict)
     categories = Category.objects.filter(pk__in=result.by_category)

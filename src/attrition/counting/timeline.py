@@ -9,14 +9,18 @@ backlog, said out loud rather than read as a fall in losses.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from django.db.models import Min
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
+from attrition import history
 from attrition.catalog.models import Conflict
+from attrition.counting.sql import DaysBetween, EarliestFateDate, PeriodStart, UtcDate
 from attrition.errors import InvalidInput
-from attrition.losses.models import Depiction
+from attrition.losses.models import Depiction, DepictionVersion
 from attrition.losses.tally import TallyRule, losses_selected
 
 Basis = Literal["first_seen", "posted"]
@@ -68,19 +72,37 @@ def _next(start: dt.date, period: str) -> dt.date:
     return start + dt.timedelta(days=1)
 
 
-def _event_date(first_seen: dt.date | None, fate_history: Any) -> dt.date | None:
-    """Return the date the loss happened: its earliest dated fate, else its first-seen date."""
-    dated = [
-        dt.date.fromisoformat(entry["date"])
-        for entry in fate_history or []
-        if isinstance(entry, dict) and entry.get("date")
-    ]
-    return min(dated) if dated else first_seen
+def _quantile(histogram: dict[int, int], share: float) -> int:
+    """Return the value at `share` of the sorted values that `histogram` counts."""
+    total = sum(histogram.values())
+    index, seen = min(total - 1, int(share * total)), 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen > index:
+            return value
+    raise ValueError("empty histogram")
 
 
-def _quantile(values: list[int], share: float) -> int:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+def _first_posted(id_field: str, as_of: dt.datetime | None) -> Any:
+    """Return, as SQL, the UTC day a row's loss had its earliest dated evidence posted."""
+    if as_of is None:
+        shown: QuerySet[Any] = Depiction.objects.filter(
+            deleted_at__isnull=True, evidence__deleted_at__isnull=True
+        )
+    else:
+        # The depictions as they stood; the evidence as it is (unless deleted only since).
+        shown = history.valid_at(DepictionVersion._default_manager.all(), as_of).filter(
+            Q(evidence__deleted_at__isnull=True) | Q(evidence__deleted_at__gt=as_of),
+            deleted_at__isnull=True,
+        )
+    first = (
+        shown.filter(loss_id=OuterRef(id_field), evidence__posted_at__isnull=False)
+        .order_by()
+        .values("loss_id")
+        .annotate(first=Min("evidence__posted_at"))
+        .values("first")
+    )
+    return UtcDate(Subquery(first))
 
 
 def timeline(
@@ -92,35 +114,60 @@ def timeline(
     as_of: dt.datetime | None = None,
     late_days: int = LATE_DAYS,
 ) -> Timeline:
-    """Return the counts of the rule's losses per period on the chosen date basis."""
+    """Return the counts of the rule's losses per period on the chosen date basis.
+
+    Grouped in the database: the losses by period, and those with posted evidence by period
+    and reporting lag (days from the event to the first post), so no loss is read into Python.
+    """
     if basis not in BASES:
         raise InvalidInput(f"basis must be one of {', '.join(BASES)}")
     if period not in PERIODS:
         raise InvalidInput(f"period must be one of {', '.join(PERIODS)}")
-    rows = losses_selected(conflict=conflict, rule=rule, as_of=as_of)
-    id_field = "pk" if as_of is None else "record_id"
-    items = list(rows.order_by().values_list(id_field, "first_seen", "fate_history"))
-    posted = _first_posted([pk for pk, _, _ in items])
+    rows = losses_selected(conflict=conflict, rule=rule, as_of=as_of).order_by()
     result = Timeline(basis=basis, period=period, late_days=late_days)
-    counts: dict[dt.date, int] = {}
-    late: dict[dt.date, int] = {}
-    lags: list[int] = []
+    counts: dict[dt.date, int] = defaultdict(int)
     latest: dt.date | None = None
-    for pk, first_seen, fates in items:
-        event = _event_date(first_seen, fates)
-        shown = posted.get(pk)
-        if shown is not None and event is not None:
-            lags.append(max(0, (shown - event).days))
-        when = first_seen if basis == "first_seen" else shown
-        if when is None:
-            result.undated += 1
+    if basis == "first_seen":
+        by_period = (
+            rows.annotate(start=PeriodStart("first_seen", period=period))
+            .values("start")
+            .annotate(n=Count("*"), latest=Max("first_seen"))
+        )
+        for row in by_period:
+            result.total += row["n"]
+            if row["start"] is None:
+                result.undated += row["n"]
+                continue
+            counts[row["start"]] += row["n"]
+            latest = max(latest or row["latest"], row["latest"])
+    else:
+        result.total = rows.count()
+        result.undated = result.total
+    posted = _first_posted("id" if as_of is None else "record_id", as_of)
+    shown = rows.annotate(posted_on=posted).filter(posted_on__isnull=False)
+    when = F("first_seen") if basis == "first_seen" else F("posted_on")
+    by_lag = (
+        shown.annotate(
+            lag=DaysBetween("posted_on", Coalesce(EarliestFateDate("fate_history"), "first_seen")),
+            start=PeriodStart(when, period=period),
+        )
+        .values("start", "lag")
+        .annotate(n=Count("*"), latest=Max(when))
+    )
+    late: dict[dt.date, int] = defaultdict(int)
+    lags: dict[int, int] = defaultdict(int)
+    for row in by_lag:
+        start, lag, n = row["start"], row["lag"], row["n"]
+        if lag is not None:
+            lags[max(0, lag)] += n
+        if start is None:
             continue
-        latest = max(latest or when, when)
-        start = period_start(when, period)
-        counts[start] = counts.get(start, 0) + 1
-        if shown is not None and event is not None and (shown - event).days > late_days:
-            late[start] = late.get(start, 0) + 1
-    result.total = len(items)
+        if basis == "posted":
+            counts[start] += n
+            result.undated -= n
+            latest = max(latest or row["latest"], row["latest"])
+        if lag is not None and lag > late_days:
+            late[start] += n
     if lags:
         result.lag_days_p90 = _quantile(lags, COMPLETE_SHARE)
     if latest is not None and result.lag_days_p90 is not None:
@@ -154,24 +201,3 @@ def _points(
         )
         start = _next(start, period)
     return points
-
-
-def _first_posted(loss_ids: list[int]) -> dict[int, dt.date]:
-    """Return, per loss, the day its earliest dated evidence was posted."""
-    found: dict[int, dt.date] = {}
-    chunk = 5000
-    for i in range(0, len(loss_ids), chunk):
-        rows = (
-            Depiction.objects.filter(
-                loss_id__in=loss_ids[i : i + chunk],
-                deleted_at__isnull=True,
-                evidence__deleted_at__isnull=True,
-                evidence__posted_at__isnull=False,
-            )
-            .order_by()
-            .values("loss_id")
-            .annotate(first=Min("evidence__posted_at"))
-        )
-        for row in rows:
-            found[row["loss_id"]] = row["first"].astimezone(dt.UTC).date()
-    return found

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from attrition.claims.selectors import claims_beside
 from attrition.counting import mse, selectors
 from attrition.counting.estimates import KINDS, undocumented_estimate
+from attrition.counting.exports import FORMATS
 from attrition.counting.timeline import BASES, PERIODS, timeline
 from attrition.errors import AttritionError, NotFound
+
+
+def _downloads(name: str, args: list[str], **query: str) -> list[tuple[str, str]]:
+    """Return (format, URL) of the API's file export `name` for each export format."""
+    path = reverse(f"api:{name}", args=args)
+    kept = {k: v for k, v in query.items() if v}
+    return [(fmt, f"{path}?{urlencode({'format': fmt, **kept})}") for fmt in FORMATS]
 
 
 def _choice(request: HttpRequest, name: str, choices: tuple[str, ...], default: str) -> str:
@@ -43,7 +54,18 @@ def tally_page(request: HttpRequest, conflict: str, slug: str) -> HttpResponse:
     line = timeline(
         conflict=tally.conflict, rule=report.rule, basis=basis, period=period, as_of=report.as_of
     )
-    context = {"report": report, "timeline": line, "bases": BASES, "periods": PERIODS}
+    args = [tally.conflict.slug, tally.slug]
+    as_of_text = selectors.as_of_text(report.as_of)
+    context = {
+        "report": report,
+        "timeline": line,
+        "bases": BASES,
+        "periods": PERIODS,
+        "downloads": _downloads("tally_export", args, as_of=as_of_text),
+        "timeline_downloads": _downloads(
+            "tally_timeline_export", args, basis=basis, period=period, as_of=as_of_text
+        ),
+    }
     return render(request, "counting/tally.html", context)
 
 
@@ -56,7 +78,8 @@ def methodology_page(request: HttpRequest) -> HttpResponse:
 @require_safe
 def claims_page(request: HttpRequest) -> HttpResponse:
     """List verified claims, each beside the documented count of its scope."""
-    return render(request, "counting/claims.html", {"rows": claims_beside()})
+    context = {"rows": claims_beside(), "downloads": _downloads("claim_export", [])}
+    return render(request, "counting/claims.html", context)
 
 
 @require_safe
@@ -81,14 +104,33 @@ def estimate_page(request: HttpRequest, conflict: str, slug: str) -> HttpRespons
     except NotFound as exc:
         raise Http404(exc.message) from None
     kind = _choice(request, "lists", KINDS, "platform")
+    stratify = request.GET.get("stratify") == "category"
     try:
+        as_of = selectors.as_of_parse(request.GET.get("as_of"))
         report = undocumented_estimate(
             conflict=tally.conflict,
-            rule=selectors.tally_rule_at(tally=tally, as_of=None),
+            rule=selectors.tally_rule_at(tally=tally, as_of=as_of),
             kind=kind,
-            stratify=request.GET.get("stratify") == "category",
+            stratify=stratify,
+            as_of=as_of,
         )
     except AttritionError as exc:
         return render(request, "counting/error.html", {"message": exc.message}, status=400)
-    context = {"tally": tally, "report": report, "kinds": KINDS, "kind": kind}
+    as_of_text = selectors.as_of_text(report.as_of) if report.as_of is not None else ""
+    query = {"lists": kind, "as_of": as_of_text}
+    path = reverse("counting:estimate", args=[tally.conflict.slug, tally.slug])
+    permalink = f"{path}?{urlencode({**query, **({'stratify': 'category'} if stratify else {})})}"
+    context = {
+        "tally": tally,
+        "report": report,
+        "kinds": KINDS,
+        "kind": kind,
+        "permalink": permalink,
+        "downloads": _downloads(
+            "estimate_export",
+            [tally.conflict.slug, tally.slug],
+            **query,
+            stratify="true" if stratify else "",
+        ),
+    }
     return render(request, "counting/estimate.html", context)

@@ -40,10 +40,14 @@ def url_check(url: str) -> str:
         raise InvalidInput("the URL is empty")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"the URL is longer than {MAX_URL_LENGTH} characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # both raise on a malformed host or port
+    except ValueError as exc:
+        raise InvalidInput(f"{url!r} is not a valid URL: {exc}") from None
     if parts.scheme.lower() not in {"http", "https"}:
         raise InvalidInput(f"{url!r} is not an http(s) URL")
-    if not parts.hostname:
+    if not host:
         raise InvalidInput(f"{url!r} has no host")
     return url
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import io
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +33,9 @@ from attrition.losses.choices import ReviewStatus
 # name -> module whose `importer` attribute implements it. Adding one is copying a sibling folder.
 IMPORTERS: dict[str, str] = {
     "oryx_html": "attrition.importers.oryx_html",
+    "oryx_csv": "attrition.importers.oryx_csv",
+    "warspotting": "attrition.importers.warspotting",
+    "csv": "attrition.importers.csv_generic",
 }
 # Larger inputs are refused before they are read into memory.
 MAX_INPUT_BYTES = 200 * 1024 * 1024
@@ -53,6 +57,8 @@ class ImportOptions:
     status: str = ReviewStatus.SUBMITTED
     dry_run: bool = False
     by: Any = None
+    # Options of one importer, e.g. the column mapping of `csv`; plain JSON, kept on ImportRun.
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class Progress(Protocol):
@@ -106,8 +112,12 @@ def importer_get(name: str) -> Importer:
     return importer
 
 
-def source_read(source: str | Path) -> bytes:
-    """Return a file's bytes, un-gzipped if it is gzip, or raise ImportRefused saying why not."""
+def source_read(source: str | Path, *, directory: bool = False) -> bytes:
+    """Return a file's bytes, un-gzipped if it is gzip, or raise ImportRefused saying why not.
+
+    With `directory`, a directory is read too: its files come back as one uncompressed zip
+    (for importers whose input is several files; they take a zip or tar of them as well).
+    """
     text = str(source)
     path = Path(text)
     if re.match(r"^[a-z][a-z0-9+.-]*:/", text, re.I):
@@ -115,6 +125,10 @@ def source_read(source: str | Path) -> bytes:
             f"{text!r} is a URL: importing from URLs is not supported yet; "
             "download the page and import the file"
         )
+    if directory and path.is_dir():
+        from attrition.importers.common import directory_pack
+
+        return directory_pack(path, limit=MAX_INPUT_BYTES)
     try:
         size = path.stat().st_size
         if size > MAX_INPUT_BYTES:
@@ -131,11 +145,15 @@ def source_read(source: str | Path) -> bytes:
         raise ImportRefused(f"{path} cannot be read: {exc.strerror or exc}") from None
     if data[:2] == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
+            # Read at most one byte past the limit: a gzip bomb stops there, not in memory.
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as packed:
+                data = packed.read(MAX_INPUT_BYTES + 1)
         except (EOFError, OSError, zlib.error) as exc:
             raise ImportRefused(f"{path} is a damaged or truncated gzip file ({exc})") from None
         if len(data) > MAX_INPUT_BYTES:
-            raise ImportRefused(f"{path} unpacks to more than the limit of 200 MB")
+            raise ImportRefused(
+                f"{path} unpacks to more than the limit of {MAX_INPUT_BYTES // (1024 * 1024)} MB"
+            )
     return data
 
 

@@ -36,6 +36,8 @@ class Check:
     duplicates: list[str] = field(default_factory=list)
     miscounted: list[str] = field(default_factory=list)
     explained: bool = True
+    # What `missing`, `duplicates` and `miscounted` hold, in words, if not Oryx page numbers.
+    labels: tuple[str, str, str] | None = None
 
     @property
     def difference(self) -> int:
@@ -99,10 +101,13 @@ class ImportReport:
         lines.append("stated totals against parsed items:")
         for check in self.checks:
             lines.append("  " + _check_line(check))
-            for name, values in (
-                ("missing numbers", check.missing),
-                ("numbers in several links (one item each)", check.duplicates),
-                ("model lines whose count differs", check.miscounted),
+            names = check.labels or (
+                "missing numbers",
+                "numbers in several links (one item each)",
+                "model lines whose count differs",
+            )
+            for name, values in zip(
+                names, (check.missing, check.duplicates, check.miscounted), strict=True
             ):
                 if values and check.difference:
                     shown = ", ".join(values[:limit])

@@ -58,9 +58,15 @@ def export_queryset(queryset: QuerySet[Loss]) -> QuerySet[Loss]:
     depictions = Depiction.objects.filter(
         deleted_at__isnull=True, evidence__deleted_at__isnull=True
     ).select_related("evidence")
-    return queryset.select_related(
-        "conflict", "side", "model", "model__category", "captured_by", "admin_unit"
-    ).prefetch_related(Prefetch("depictions", queryset=depictions), "tags")
+    return (
+        queryset.select_related(
+            "conflict", "side", "model", "model__category", "captured_by", "admin_unit"
+        )
+        # The place's outline is a large JSON document: decoding it per row made exports ~10x
+        # slower (bench/publish.py).
+        .defer("admin_unit__geometry")
+        .prefetch_related(Prefetch("depictions", queryset=depictions), "tags")
+    )
 
 
 def _queryset(*, include_unpublished: bool) -> QuerySet[Loss]:

@@ -139,6 +139,32 @@ class Loss(models.Model):
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["status", "updated_at"], name="losses_loss_status_upd"),
+            # The data version (ledger_changed_at: the latest updated_at of any loss).
+            models.Index(fields=["updated_at"], name="losses_loss_updated"),
+            # Covers the public counts (losses_stats: by side, model, fate, place, period) and
+            # their filters; status leads so that SQLite's planner prefers it to status_upd.
+            models.Index(
+                fields=[
+                    "status",
+                    "conflict",
+                    "side",
+                    "model",
+                    "fate",
+                    "admin_unit",
+                    "first_seen",
+                    "deleted_at",
+                ],
+                name="losses_loss_public_stats",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # The public lists' default order, newest sighting first, read in index order. On
+            # PostgreSQL migration 0005 creates it as (first_seen DESC NULLS LAST, id DESC), the
+            # order the lists ask for; SQLite refuses NULLS LAST in an index and needs none.
+            models.Index(
+                fields=["-first_seen", "-id"],
+                name="losses_loss_public_seen",
+                condition=Q(status=ReviewStatus.VERIFIED, deleted_at__isnull=True),
+            ),
         ]
         verbose_name_plural = "losses"
 
@@ -149,7 +175,8 @@ class Loss(models.Model):
 LossVersion = history.version_model(
     Loss,
     extra={"tag_names": models.JSONField(default=list, blank=True)},
-    # Covers "as of D" tallies (DESIGN.md: History).
+    # Covers "as of D" tallies (DESIGN.md: History). deleted_at is a column too: SQLite reads the
+    # table for a column that only the partial index's condition names, and is then 10x slower.
     indexes=[
         models.Index(
             fields=[
@@ -161,8 +188,9 @@ LossVersion = history.version_model(
                 "first_seen",
                 "valid_from",
                 "valid_to",
+                "deleted_at",
             ],
-            name="losses_lossver_tally",
+            name="losses_lossver_cover",
             condition=Q(deleted_at__isnull=True),
         )
     ],

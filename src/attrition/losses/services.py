@@ -110,7 +110,7 @@ def tags_ensure(names: Iterable[str]) -> list[Tag]:
     return tags
 
 
-def loss_create(
+def loss_build(
     *,
     conflict: Conflict,
     side: Side,
@@ -118,13 +118,10 @@ def loss_create(
     fates: Sequence[FateInput],
     by: Any = None,
     status: str = ReviewStatus.DRAFT,
-    tags: Iterable[str] = (),
     is_sample: bool = False,
-    via: str = "",
-    reason: str = "",
     **fields: Any,
 ) -> Loss:
-    """Create one loss (one physical item) with its fate history and first version."""
+    """Return a new, unsaved loss with its fate history, its sides and place checked."""
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise InvalidInput(f"unknown loss fields: {', '.join(sorted(unknown))}")
@@ -145,6 +142,34 @@ def loss_create(
         **fields,
     )
     _check_loss_refs(loss)
+    return loss
+
+
+def loss_create(
+    *,
+    conflict: Conflict,
+    side: Side,
+    model: EquipmentModel,
+    fates: Sequence[FateInput],
+    by: Any = None,
+    status: str = ReviewStatus.DRAFT,
+    tags: Iterable[str] = (),
+    is_sample: bool = False,
+    via: str = "",
+    reason: str = "",
+    **fields: Any,
+) -> Loss:
+    """Create one loss (one physical item) with its fate history and first version."""
+    loss = loss_build(
+        conflict=conflict,
+        side=side,
+        model=model,
+        fates=fates,
+        by=by,
+        status=status,
+        is_sample=is_sample,
+        **fields,
+    )
     _validate(loss)
     with transaction.atomic():
         _save(loss)

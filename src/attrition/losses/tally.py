@@ -11,7 +11,7 @@ from django.db.models import Count, QuerySet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attrition import history
-from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
+from attrition.catalog.models import Category, Conflict, EquipmentModel, EquipmentModelVersion, Side
 from attrition.errors import InvalidInput
 from attrition.losses.choices import FATE_ORDER, Fate, ReviewStatus
 from attrition.losses.models import Loss, LossVersion
@@ -60,19 +60,38 @@ class TallyResult:
         return [(f.value, self.by_fate.get(f.value, 0)) for f in FATE_ORDER]
 
 
-def _model_ids(rule: TallyRule) -> list[int] | None:
+def model_categories(*, as_of: dt.datetime | None = None) -> dict[int, int]:
+    """Return each equipment model's category id, as the catalog stands now or stood at `as_of`.
+
+    A model moved to another category counts under its old one before the move. A model with no
+    version valid at `as_of` (younger than it, or older than its history) keeps its earliest
+    recorded category, and a model never versioned its present one.
+    """
+    category_of: dict[int, int] = dict(EquipmentModel.objects.values_list("id", "category_id"))
+    if as_of is None:
+        return category_of
+    versions = EquipmentModelVersion._default_manager.order_by()
+    category_of.update(versions.filter(version=1).values_list("record_id", "category_id"))
+    category_of.update(history.valid_at(versions, as_of).values_list("record_id", "category_id"))
+    return category_of
+
+
+def _model_ids(rule: TallyRule, category_of: dict[int, int]) -> list[int] | None:
     """Expand the rule's categories to model ids (DESIGN.md: before the query, not a join)."""
     if not rule.categories_in and not rule.categories_out:
         return None
-    for slug in [*rule.categories_in, *rule.categories_out]:
-        if not Category.objects.filter(slug=slug).exists():
+    slugs = [*rule.categories_in, *rule.categories_out]
+    ids = dict(Category.objects.filter(slug__in=slugs).values_list("slug", "id"))
+    for slug in slugs:
+        if slug not in ids:
             raise InvalidInput(f"unknown category {slug!r} in the counting rule")
-    models = EquipmentModel.objects.all()
-    if rule.categories_in:
-        models = models.filter(category__slug__in=rule.categories_in)
-    if rule.categories_out:
-        models = models.exclude(category__slug__in=rule.categories_out)
-    return list(models.values_list("id", flat=True))
+    wanted = {ids[s] for s in rule.categories_in}
+    unwanted = {ids[s] for s in rule.categories_out}
+    return sorted(
+        model_id
+        for model_id, category_id in category_of.items()
+        if (not wanted or category_id in wanted) and category_id not in unwanted
+    )
 
 
 def _side_ids(conflict: Conflict, slugs: list[str]) -> list[int]:
@@ -83,10 +102,18 @@ def _side_ids(conflict: Conflict, slugs: list[str]) -> list[int]:
     return list(ids.values())
 
 
-def _filtered(qs: QuerySet[Any], *, conflict: Conflict, rule: TallyRule) -> QuerySet[Any]:
+def _filtered(
+    qs: QuerySet[Any], *, conflict: Conflict, rule: TallyRule, category_of: dict[int, int]
+) -> QuerySet[Any]:
     qs = qs.filter(conflict_id=conflict.pk, status__in=rule.statuses, deleted_at__isnull=True)
     if rule.sides:
         qs = qs.filter(side_id__in=_side_ids(conflict, rule.sides))
+    else:
+        # Every side of the conflict (a loss's side is always one: losses.services checks it).
+        # Naming them lets the covering index seek to the counted status under each side
+        # instead of reading every version of the conflict: 0.15 s instead of 1.2 s at 3M.
+        sides = Side.objects.filter(conflict=conflict).values_list("id", flat=True)
+        qs = qs.filter(side_id__in=list(sides))
     if rule.captured_by:
         qs = qs.filter(captured_by_id__in=_side_ids(conflict, rule.captured_by))
     if rule.fates:
@@ -95,45 +122,63 @@ def _filtered(qs: QuerySet[Any], *, conflict: Conflict, rule: TallyRule) -> Quer
         qs = qs.filter(first_seen__gte=rule.first_seen_from)
     if rule.first_seen_to:
         qs = qs.filter(first_seen__lte=rule.first_seen_to)
-    model_ids = _model_ids(rule)
+    model_ids = _model_ids(rule, category_of)
     if model_ids is not None:
         qs = qs.filter(model_id__in=model_ids)
     return qs
 
 
 def losses_selected(
-    *, conflict: Conflict, rule: TallyRule | None = None, as_of: dt.datetime | None = None
+    *,
+    conflict: Conflict,
+    rule: TallyRule | None = None,
+    as_of: dt.datetime | None = None,
+    category_of: dict[int, int] | None = None,
 ) -> QuerySet[Any]:
     """Return the rows a rule counts: losses now, or the loss versions current at `as_of`.
 
     Either way each row is one physical item; its id (`pk` now, `record_id` then) is the loss's.
+    Categories are matched as the models were filed at `as_of` (see `model_categories`).
     """
     rule = rule or TallyRule()
     if as_of is None:
         base: QuerySet[Any] = Loss.objects.all()
     else:
         base = history.valid_at(LossVersion._default_manager.all(), as_of)
-    return _filtered(base, conflict=conflict, rule=rule)
+    if category_of is None and (rule.categories_in or rule.categories_out):
+        category_of = model_categories(as_of=as_of)
+    return _filtered(base, conflict=conflict, rule=rule, category_of=category_of or {})
+
+
+def latest_change(*models: type[Any]) -> dt.datetime | None:
+    """Return the moment of the latest version of any record of the given audited models."""
+    found = [
+        history.versions_of(model)
+        ._default_manager.order_by("-valid_from")
+        .values_list("valid_from", flat=True)[:1]
+        for model in models
+    ]
+    moments = [rows[0] for rows in found if rows]
+    return max(moments) if moments else None
 
 
 def data_version() -> dt.datetime | None:
-    """Return the moment of the latest change to any loss: counting "as of" it gives today's count.
+    """Return the moment of the latest change to any loss or equipment model.
 
-    A permalink that pins this moment reproduces its number after any later edit, because
-    versions are only ever appended (DESIGN.md: History).
+    Counting "as of" it gives today's count, categories included; a permalink that pins it
+    reproduces its number after any later edit, because versions are only ever appended
+    (DESIGN.md: History).
     """
-    latest = LossVersion._default_manager.order_by("-valid_from").values_list(
-        "valid_from", flat=True
-    )[:1]
-    return latest[0] if latest else None
+    return latest_change(Loss, EquipmentModel)
 
 
 def tally_count(
     *, conflict: Conflict, rule: TallyRule | None = None, as_of: dt.datetime | None = None
 ) -> TallyResult:
     """Count the losses a rule selects, each physical item once, as the ledger stands (or stood)."""
+    category_of = model_categories(as_of=as_of)
     rows = (
-        losses_selected(conflict=conflict, rule=rule, as_of=as_of)
+        losses_selected(conflict=conflict, rule=rule, as_of=as_of, category_of=category_of)
         .order_by()
         .values("side_id", "fate", "model_id")
         .annotate(n=Count("pk"))
@@ -144,15 +189,16 @@ def tally_count(
     by_side_fate: Counter[tuple[int, str]] = Counter()
     by_category: Counter[int] = Counter()
     by_category_fate: Counter[tuple[int, str]] = Counter()
-    category_of = dict(EquipmentModel.objects.values_list("id", "category_id"))
     for row in rows:
         n = row["n"]
-        category_id = category_of[row["model_id"]]
         by_fate[row["fate"]] += n
         by_side[row["side_id"]] += n
         by_side_fate[(row["side_id"], row["fate"])] += n
-        by_category[category_id] += n
-        by_category_fate[(category_id, row["fate"])] += n
+        # A model deleted since, and never versioned, has no category: counted, not broken down.
+        category_id = category_of.get(row["model_id"])
+        if category_id is not None:
+            by_category[category_id] += n
+            by_category_fate[(category_id, row["fate"])] += n
     result.total = sum(by_fate.values())
     result.by_fate = dict(by_fate)
     result.by_side = dict(by_side)

@@ -10,6 +10,7 @@ from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from attrition import config
 from attrition.catalog.models import Conflict
@@ -67,7 +68,8 @@ class VerifiedLossesFeed(FeedBase):
             parts.append(f"first seen {loss.first_seen.isoformat()}")
         if loss.admin_unit is not None:
             parts.append(f"in {loss.admin_unit.name}")
-        return "; ".join(parts) + "."
+        # Atom's summary is type="html", which readers render: the plain text is escaped for it.
+        return escape("; ".join(parts) + ".")
 
     def item_link(self, item: Entry) -> str:
         return reverse("site:loss", args=[item[0].pk])

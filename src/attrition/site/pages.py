@@ -96,8 +96,10 @@ def search(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", DEFAULT_SORT)
     try:
         filters = LossFilter.from_query(request.GET)
-        queryset = losses_filter(filters=filters).select_related(
-            "conflict", "side", "model__category", "admin_unit"
+        queryset = (
+            losses_filter(filters=filters)
+            .select_related("conflict", "side", "model__category", "admin_unit")
+            .defer("admin_unit__geometry")  # a large JSON outline, not shown
         )
         found = losses_page(
             queryset=queryset, sort=sort, cursor=request.GET.get("cursor", ""), limit=PAGE_SIZE
@@ -125,7 +127,9 @@ def model_page(request: HttpRequest, slug: str) -> HttpResponse:
     dated = queryset.filter(first_seen__isnull=False).order_by("first_seen")
     first, last = dated.first(), dated.last()
     losses = list(
-        queryset.select_related("conflict", "side", "admin_unit").order_by("first_seen", "id")[:500]
+        queryset.select_related("conflict", "side", "admin_unit")
+        .defer("admin_unit__geometry")
+        .order_by("first_seen", "id")[:500]
     )
     context = {
         "model": model,

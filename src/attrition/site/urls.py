@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("c/<slug:slug>/", views.conflict_page, name="conflict"),
     path("losses/<int:pk>/", views.loss_page, name="loss"),
+    path("losses/<int:pk>/history/", views.loss_history, name="loss_history"),
     path("data/", views.data_page, name="data"),
     path("data/losses.<str:fmt>", views.data_download, name="download"),
     path("c/<slug:slug>/overview/", pages.overview, name="overview"),

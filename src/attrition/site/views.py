@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from attrition import config
 from attrition.catalog.models import Conflict
 from attrition.evidence.visibility import public_media
 from attrition.jobs import enqueue
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.fates import fate_history_text
 from attrition.losses.models import Loss
-from attrition.losses.selectors import conflict_ledger
+from attrition.losses.selectors import (
+    conflict_ledger,
+    loss_public_history,
+    loss_related,
+    public_ledger,
+)
 from attrition.losses.snapshots import DOWNLOADS, snapshot_manifest, snapshot_name
 from attrition.losses.tally import tally_count
 
@@ -73,8 +82,45 @@ def loss_page(request: HttpRequest, pk: int) -> HttpResponse:
         "fate_text": fate_history_text(loss.fate_history),
         "depictions": [(d, media.get(d.pk, [])) for d in depictions],
         "tags": loss.tags.all(),
+        "related": loss_related(loss=loss),
+        "map": _place_map(loss),
     }
     return render(request, "site/loss.html", context)
+
+
+def _place_map(loss: Loss) -> dict[str, Any] | None:
+    """Return the small map's settings: the point, or the place's outline; None if unplaced."""
+    unit = loss.admin_unit
+    if loss.lat is None and unit is None:
+        return None
+    conflict = loss.conflict
+    return {
+        "point": [loss.lat, loss.lon] if loss.lat is not None else None,
+        "unit": unit.code if unit is not None else None,
+        # The outlines are districts: a province is drawn as the districts in it.
+        "province": unit.name if unit is not None and unit.level == unit.Level.PROVINCE else None,
+        "label": [unit.label_lat, unit.label_lon] if unit and unit.label_lat is not None else None,
+        "outlines": reverse("territory:geometry", args=[conflict.slug])
+        if conflict.boundary_set_id
+        else "",
+        "tileUrl": config.MAP_TILE_URL.read(),
+        "tileAttribution": config.MAP_TILE_ATTRIBUTION.read(),
+        "attribution": conflict.boundary_set.attribution if conflict.boundary_set else "",
+        "colour": loss.side.colour,
+    }
+
+
+def _public_loss(pk: int) -> Loss:
+    """Return a verified loss of a public conflict, or raise 404."""
+    return get_object_or_404(public_ledger().select_related("model", "side", "conflict"), pk=pk)
+
+
+@require_safe
+def loss_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show what changed in a verified loss since it was published, field by field."""
+    loss = _public_loss(pk)
+    context = {"loss": loss, "entries": loss_public_history(loss=loss)}
+    return render(request, "site/loss_history.html", context)
 
 
 @require_safe

@@ -11,7 +11,7 @@ from attrition.catalog.models import EquipmentModel, ModelAlias
 from attrition.claims.models import Claim
 from attrition.evidence.models import Evidence
 from attrition.importers.models import SourceRecord
-from attrition.importers.oryx_html import load
+from attrition.importers import bulk
 from attrition.importers.registry import ImportOptions, import_run
 from attrition.importers.report import ImportReport
 from attrition.losses.models import Depiction, Loss, LossVersion
@@ -133,18 +133,19 @@ def test_it_updates_only_what_changed_and_keeps_the_history() -> None:
 def test_it_writes_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     before = row_counts()
     calls = {"n": 0}
-    real = load.depiction_create
+    real = bulk.versions_create
 
-    def failing(**kwargs: Any) -> Any:
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        # Evidence, then losses, then depictions are versioned: fail once losses are written.
         calls["n"] += 1
-        if calls["n"] == 20:
+        if calls["n"] == 3:
             raise RuntimeError("disk full")
-        return real(**kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(load, "depiction_create", failing)
+    monkeypatch.setattr(bulk, "versions_create", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         run(page_bytes("naval"))
-    assert calls["n"] == 20
+    assert calls["n"] == 3
     assert row_counts() == before
 
 

@@ -9,34 +9,40 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from attrition import history
-from attrition.catalog.models import Category, CategoryMapping, Conflict, EquipmentModel, Side
+from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
 from attrition.catalog.services import alias_normalize, model_add_alias, model_lookup
-from attrition.claims.models import Claim
 from attrition.errors import InvalidInput
 from attrition.evidence.models import Evidence
-from attrition.evidence.services import evidence_create, url_canonical
+from attrition.evidence.services import url_canonical
+from attrition.importers import bulk
+from attrition.importers.common import (
+    VIA,
+    PlannedClaim,
+    category_mapped,
+    claims_create,
+    claims_plan,
+    conflict_get,
+    content_hash,
+    side_named,
+)
 from attrition.importers.models import SourceRecord
 from attrition.importers.oryx_html.parse import CategoryCheck, Item, Page, page_items
 from attrition.importers.registry import ImportOptions, ImportRefused, Progress
 from attrition.importers.report import Change, Check, ImportReport, Rejection
-from attrition.losses.choices import Fate, ReviewStatus
+from attrition.losses.choices import Fate
 from attrition.losses.fates import fate_history_text
 from attrition.losses.models import Depiction, Loss
-from attrition.losses.services import depiction_create, loss_create, loss_update
+from attrition.losses.services import depiction_create, loss_build, loss_update
 
 SOURCE = "oryx_html"
-CLAIMANT = "Oryx"
-VIA = "import"
 DEFAULT_CONFLICT = "russia-ukraine-2022"
 MAX_EXTERNAL_ID = 300
 # "Documenting Russian Equipment Losses ..." names the side that lost everything on the page.
@@ -71,17 +77,6 @@ class PlannedItem:
 
 
 @dataclass
-class PlannedClaim:
-    """A total the page states, to keep as a claim by Oryx."""
-
-    side: Side
-    scope: str
-    number: int
-    rule: dict[str, Any]
-    quote: str
-
-
-@dataclass
 class OryxPlan:
     """What importing one page writes; `report` says it in words."""
 
@@ -109,24 +104,7 @@ def _conflict(page: Page, options: ImportOptions) -> Conflict:
                 "give --conflict SLUG"
             )
         slug = DEFAULT_CONFLICT
-    conflict = Conflict.objects.filter(slug=slug).first()
-    if conflict is None:
-        known = ", ".join(Conflict.objects.values_list("slug", flat=True)) or "none"
-        hint = (
-            " (load the reference data first: `attrition reference`)"
-            if not options.conflict
-            else ""
-        )
-        raise ImportRefused(f"no conflict {slug!r}{hint}; known: {known}")
-    return conflict
-
-
-def _side_named(sides: list[Side], name: str) -> Side | None:
-    wanted = name.strip().casefold()
-    for side in sides:
-        if wanted in {side.slug.casefold(), side.name.casefold(), side.short_name.casefold()}:
-            return side
-    return None
+    return conflict_get(slug, given=options.conflict is not None)
 
 
 def _sections(page: Page, conflict: Conflict, options: ImportOptions) -> dict[str, Side | str]:
@@ -134,17 +112,17 @@ def _sections(page: Page, conflict: Conflict, options: ImportOptions) -> dict[st
     sides = list(conflict.sides.all())
     fallback: Side | None = None
     if options.side:
-        fallback = _side_named(sides, options.side)
+        fallback = side_named(sides, options.side)
         if fallback is None:
             known = ", ".join(s.slug for s in sides)
             raise ImportRefused(f"no side {options.side!r} in {conflict.slug} (known: {known})")
     else:
         match = TITLE_SIDE.search(page.title)
         if match:
-            fallback = _side_named(sides, SIDE_ADJECTIVES.get(match["side"].lower(), ""))
+            fallback = side_named(sides, SIDE_ADJECTIVES.get(match["side"].lower(), ""))
     found: dict[str, Side | str] = {}
     for section in page.sections:
-        side = _side_named(sides, section.name) if section.name else None
+        side = side_named(sides, section.name) if section.name else None
         if side is None:
             side = fallback
         if side is None:
@@ -155,19 +133,6 @@ def _sections(page: Page, conflict: Conflict, options: ImportOptions) -> dict[st
         else:
             found[section.name] = side
     return found
-
-
-def _mapping(name: str, on: dt.date) -> Category | None:
-    """Return our category for an Oryx heading, by the mapping valid on the page's date."""
-    mappings = (
-        CategoryMapping.objects.select_related("category")
-        .filter(source=CategoryMapping.Source.ORYX, source_category=name)
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on))
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
-        .order_by("-valid_from")
-    )
-    found = mappings.first()
-    return found.category if found is not None else None
 
 
 def external_id(page_key: str, item: Item) -> str:
@@ -193,10 +158,6 @@ def _raw(page_url: str, item: Item) -> dict[str, Any]:
         "note": item.label.note,
         "links": [{"url": link.url, "label": link.text} for link in item.links],
     }
-
-
-def _hash(raw: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()
 
 
 def _change(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -261,7 +222,7 @@ class _Models:
         if model is not None:
             return model
         if item.category not in self.categories:
-            self.categories[item.category] = _mapping(item.category, self.plan.claimed_on)
+            self.categories[item.category] = category_mapped(item.category, self.plan.claimed_on)
         category = self.categories[item.category]
         if category is None:
             return (
@@ -335,7 +296,7 @@ def _plan_claims(plan: OryxPlan, sides: dict[str, Side | str]) -> None:
                 )
             )
         for block in section.categories:
-            category = _mapping(block.name, plan.claimed_on)
+            category = category_mapped(block.name, plan.claimed_on)
             rule: dict[str, Any] = {"sides": [side.slug]}
             if category is not None:
                 rule["categories_in"] = [category.slug]
@@ -348,19 +309,13 @@ def _plan_claims(plan: OryxPlan, sides: dict[str, Side | str]) -> None:
                     quote=block.totals.text,
                 )
             )
-    for claim in plan.claims:
-        exists = Claim.objects.filter(
-            conflict=plan.conflict,
-            claimant=CLAIMANT,
-            claimed_on=plan.claimed_on,
-            scope=claim.scope,
-            source_url=plan.page_url,
-            number=claim.number,
-            deleted_at__isnull=True,
-        ).exists()
-        target = plan.report.claims_unchanged if exists else plan.report.claims_created
-        target.append(f"{claim.scope}: {claim.number}")
-    plan.claims = [c for c in plan.claims if f"{c.scope}: {c.number}" in plan.report.claims_created]
+    plan.claims = claims_plan(
+        plan.claims,
+        report=plan.report,
+        conflict=plan.conflict,
+        claimed_on=plan.claimed_on,
+        source_url=plan.page_url,
+    )
 
 
 def _plan_items(
@@ -389,9 +344,9 @@ def _plan_items(
             continue
         seen.add(ext_id)
         raw = _raw(plan.page_url, item)
-        content_hash = _hash(raw)
+        digest = content_hash(raw)
         record = existing.get(ext_id)
-        if record is not None and record.content_hash == content_hash:
+        if record is not None and record.content_hash == digest:
             report.unchanged.append(ext_id)
             plan.unchanged_ids.append(record.pk)
             continue
@@ -407,7 +362,7 @@ def _plan_items(
             item=item,
             external_id=ext_id,
             raw=raw,
-            content_hash=content_hash,
+            content_hash=digest,
             side=side,
             model=model if isinstance(model, EquipmentModel) else None,
             new_model=model if isinstance(model, NewModel) else None,
@@ -442,19 +397,6 @@ def _model_create(new: NewModel, *, by: Any) -> EquipmentModel:
     return model
 
 
-def _evidence(urls: list[str], *, by: Any) -> dict[str, Evidence]:
-    found: dict[str, Evidence] = {}
-    for start in range(0, len(urls), 500):
-        chunk = urls[start : start + 500]
-        found.update(
-            {e.canonical_url or "": e for e in Evidence.objects.filter(canonical_url__in=chunk)}
-        )
-    for url in urls:
-        if url not in found:
-            found[url] = evidence_create(url=url, by=by, via=VIA)
-    return found
-
-
 def _fates(planned: PlannedItem) -> list[dict[str, str]]:
     return [{"fate": s.fate.value, "detail": s.detail} for s in planned.item.label.states]
 
@@ -472,75 +414,65 @@ def plan_apply(*, plan: OryxPlan, options: ImportOptions, progress: Progress) ->
     reason = f"imported from {plan.report.source}"
     for new in plan.new_models.values():
         new.model = _model_create(new, by=by)
-    for claim in plan.claims:
-        created = Claim.objects.create(
-            conflict=plan.conflict,
-            claimant=CLAIMANT,
-            claimed_on=plan.claimed_on,
-            scope=claim.scope,
-            scope_rule=claim.rule,
-            kind=Claim.Kind.EXACT,
-            number=claim.number,
-            source_url=plan.page_url,
-            quote=claim.quote,
-            status=ReviewStatus.VERIFIED,
-        )
-        history.record_version(
-            created, by=by, kind=history.ChangeKind.IMPORT, reason=reason, via=VIA
-        )
+    claims_create(
+        plan.claims,
+        conflict=plan.conflict,
+        claimed_on=plan.claimed_on,
+        source_url=plan.page_url,
+        by=by,
+        reason=reason,
+    )
     urls = sorted({u for p in [*plan.create, *plan.update] for u in p.urls})
     progress.start(len(plan.create) + len(plan.update) + 1)
-    evidence = _evidence(urls, by=by)
+    evidence = bulk.evidence_ensure(urls, by=by, via=VIA)
     progress.advance()
     sides = list(plan.conflict.sides.all())
-    for planned in plan.create:
-        _item_create(planned, plan=plan, evidence=evidence, sides=sides, options=options)
-        progress.advance()
+    new_losses = [
+        _item_new(planned, plan=plan, evidence=evidence, sides=sides, options=options)
+        for planned in plan.create
+    ]
+    bulk.losses_write(new_losses, by=by, via=VIA, reason=reason, progress=progress)
     for planned in plan.update:
         _item_update(planned, evidence=evidence, by=by)
         progress.advance()
     SourceRecord.objects.filter(pk__in=plan.unchanged_ids).update(last_seen_at=timezone.now())
 
 
-def _item_create(
+def _item_new(
     planned: PlannedItem,
     *,
     plan: OryxPlan,
     evidence: dict[str, Evidence],
     sides: list[Side],
     options: ImportOptions,
-) -> None:
+) -> bulk.NewLoss:
+    """Return the loss, depictions and source record one new item becomes, unsaved."""
     model = planned.model or (planned.new_model.model if planned.new_model else None)
     assert model is not None, "new models are created before the items"
-    loss = loss_create(
+    loss = loss_build(
         conflict=plan.conflict,
         side=planned.side,
         model=model,
         fates=_fates(planned),
         by=options.by,
         status=options.status,
-        via=VIA,
-        reason=f"imported from {plan.report.source}",
         captured_by=_captor(planned, sides),
         description=planned.item.label.note,
     )
-    for url in planned.urls:
-        depiction_create(
-            loss=loss,
-            evidence=evidence[url],
-            item_number=planned.item.number,
-            by=options.by,
-            via=VIA,
-        )
-    SourceRecord.objects.create(
+    record = SourceRecord(
         source=SOURCE,
         external_id=planned.external_id,
         raw_label=" ".join(link.text for link in planned.item.links),
         raw_category=planned.item.category,
         raw=planned.raw,
-        loss=loss,
         evidence=evidence[planned.urls[0]],
         content_hash=planned.content_hash,
+    )
+    return bulk.NewLoss(
+        loss=loss,
+        evidence=[evidence[url] for url in planned.urls],
+        record=record,
+        item_number=planned.item.number,
     )
 
 

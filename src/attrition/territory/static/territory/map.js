@@ -41,15 +41,24 @@
     };
   }
 
+  // Names come from imported boundaries: text, never markup.
+  function escape(text) {
+    var el = document.createElement("span");
+    el.textContent = text == null ? "" : String(text);
+    return el.innerHTML;
+  }
+
   function tip(feature) {
     var p = feature.properties;
     var s = units[feature.id] || { status: "unknown", status_label: "unknown" };
-    var text = "<strong>" + p.name + "</strong>, " + p.province + "<br>" + s.status_label;
-    if (s.since) { text += " since " + s.since; }
+    var text = "<strong>" + escape(p.name) + "</strong>, " + escape(p.province) + "<br>" +
+      escape(s.status_label);
+    if (s.since) { text += " since " + escape(s.since); }
     if (s.confirmed) {
-      text += "<br>last confirmed " + s.confirmed + (s.age_days ? " (" + s.age_days + " days before)" : "");
+      text += "<br>last confirmed " + escape(s.confirmed) +
+        (s.age_days ? " (" + escape(s.age_days) + " days before)" : "");
     }
-    if (s.assessed) { text += "<br>last assessed: " + cfg.labels[s.assessed]; }
+    if (s.assessed) { text += "<br>last assessed: " + escape(cfg.labels[s.assessed]); }
     return text;
   }
 

@@ -1,0 +1,149 @@
+"""Counts of losses grouped by side, category, model, fate, period, province or district."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek, TruncYear
+
+from attrition.catalog.models import EquipmentModel, Side
+from attrition.errors import InvalidInput
+from attrition.losses.models import Loss
+from attrition.territory.models import AdminUnit
+
+PERIODS = ("day", "week", "month", "year")
+STAT_DIMENSIONS = ("side", "category", "model", "fate", "period", "province", "district")
+
+_TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth, "year": TruncYear}
+
+
+@dataclass
+class StatRow:
+    """One group of a count: its key per dimension (slugs, codes, a period start) and the count."""
+
+    key: dict[str, str | None]
+    count: int
+
+
+@dataclass
+class Stats:
+    total: int
+    by: list[str]
+    period: str
+    rows: list[StatRow]
+    labels: dict[str, dict[str, str]]
+
+
+def losses_stats(*, queryset: QuerySet[Loss], by: list[str], period: str = "month") -> Stats:
+    """Count `queryset` grouped by any of side, category, model, fate, period, province, district.
+
+    Grouped in the database on raw columns (side, model, fate, unit, period start), then folded in
+    Python into the requested dimensions: categories and provinces are lookups of those columns.
+    """
+    unknown = [d for d in by if d not in STAT_DIMENSIONS]
+    if unknown or len(set(by)) != len(by):
+        raise InvalidInput(
+            f"group by one or more of {', '.join(STAT_DIMENSIONS)}, each once",
+            details={"by": by},
+        )
+    if period not in PERIODS:
+        raise InvalidInput(f"unknown period {period!r}: use one of {', '.join(PERIODS)}")
+    columns: list[str] = []
+    if "side" in by:
+        columns.append("side_id")
+    if "model" in by or "category" in by:
+        columns.append("model_id")
+    if "fate" in by:
+        columns.append("fate")
+    if "province" in by or "district" in by:
+        columns.append("admin_unit_id")
+    qs = queryset.order_by()
+    if "period" in by:
+        qs = qs.annotate(period_start=_TRUNC[period]("first_seen"))
+        columns.append("period_start")
+    grouped = qs.values(*columns).annotate(n=Count("pk")) if columns else []
+    labels: dict[str, dict[str, str]] = {d: {} for d in by if d not in ("fate", "period")}
+    lookups = _stat_lookups(by, labels)
+    folded: Counter[tuple[str | None, ...]] = Counter()
+    total = 0
+    if not columns:
+        total = queryset.order_by().count()
+    for row in grouped:
+        key = tuple(_stat_key(d, row, lookups, period) for d in by)
+        folded[key] += row["n"]
+        total += row["n"]
+    rows = [StatRow(key=dict(zip(by, key, strict=True)), count=n) for key, n in folded.items()]
+    if "period" in by:  # a time series: in time order, unknown dates last
+        rows.sort(key=lambda r: [v or "~" for v in r.key.values()])
+    else:  # largest first
+        rows.sort(key=lambda r: (-r.count, [v or "~" for v in r.key.values()]))
+    return Stats(total=total, by=by, period=period, rows=rows, labels=labels)
+
+
+@dataclass
+class _Lookups:
+    side: dict[int, str] = field(default_factory=dict)
+    model: dict[int, str] = field(default_factory=dict)
+    category_of_model: dict[int, str] = field(default_factory=dict)
+    district: dict[int, str | None] = field(default_factory=dict)
+    province: dict[int, str | None] = field(default_factory=dict)
+
+
+def _stat_lookups(by: list[str], labels: dict[str, dict[str, str]]) -> _Lookups:
+    found = _Lookups()
+    if "side" in by:
+        for pk, slug, name in Side.objects.values_list("id", "slug", "short_name"):
+            found.side[pk] = slug
+            labels["side"][slug] = name
+    if "model" in by or "category" in by:
+        rows = EquipmentModel.objects.values_list(
+            "id", "slug", "name", "category__slug", "category__name"
+        )
+        for pk, slug, name, category_slug, category_name in rows:
+            found.model[pk] = slug
+            found.category_of_model[pk] = category_slug
+            if "model" in by:
+                labels["model"][slug] = name
+            if "category" in by:
+                labels["category"][category_slug] = category_name
+    if "province" in by or "district" in by:
+        units = AdminUnit.objects.filter(level__gte=AdminUnit.Level.PROVINCE).values_list(
+            "id", "code", "name", "level", "parent__code", "parent__name"
+        )
+        for pk, code, name, level, parent_code, parent_name in units:
+            if level == AdminUnit.Level.PROVINCE:
+                found.province[pk], found.district[pk] = code, None
+                if "province" in by:
+                    labels["province"][code] = name
+            else:
+                found.province[pk], found.district[pk] = parent_code, code
+                if "district" in by:
+                    labels["district"][code] = name
+                if "province" in by and parent_code:
+                    labels["province"][parent_code] = parent_name
+    return found
+
+
+def _stat_key(dim: str, row: dict[str, Any], lookups: _Lookups, period: str) -> str | None:
+    if dim == "side":
+        return lookups.side.get(row["side_id"])
+    if dim == "model":
+        return lookups.model.get(row["model_id"])
+    if dim == "category":
+        return lookups.category_of_model.get(row["model_id"])
+    if dim == "fate":
+        return str(row["fate"])
+    if dim == "period":
+        start = row["period_start"]
+        if start is None:
+            return None
+        day = start.date() if isinstance(start, dt.datetime) else start
+        return str(day.isoformat()[: 7 if period == "month" else 4 if period == "year" else 10])
+    unit = row["admin_unit_id"]
+    if unit is None:
+        return None
+    return lookups.province.get(unit) if dim == "province" else lookups.district.get(unit)
