@@ -10,8 +10,8 @@ import pytest
 from attrition.catalog.models import EquipmentModel, ModelAlias
 from attrition.claims.models import Claim
 from attrition.evidence.models import Evidence
-from attrition.importers.models import SourceRecord
 from attrition.importers import bulk
+from attrition.importers.models import SourceRecord
 from attrition.importers.registry import ImportOptions, import_run
 from attrition.importers.report import ImportReport
 from attrition.losses.models import Depiction, Loss, LossVersion
