@@ -205,18 +205,15 @@ def estimate(
 ) -> None:
     """Print an estimate of the total, documented or not, from the overlap of independent lists."""
     from attrition.counting import exports
-    from attrition.counting.estimates import undocumented_estimate
+    from attrition.counting.estimates import tally_estimate, undocumented_estimate
 
     moment = _moment(as_of)
     found, saved, rule = _tally_rule(conflict, tally, moment)
-    report = undocumented_estimate(
-        conflict=found,
-        rule=rule,
-        kind=kind,
-        max_lists=max_lists,
-        stratify=by_category,
-        as_of=moment,
-    )
+    options = {"kind": kind, "max_lists": max_lists, "stratify": by_category, "as_of": moment}
+    if saved is not None:
+        report = tally_estimate(tally=saved, **options)
+    else:
+        report = undocumented_estimate(conflict=found, rule=rule, **options)
     if fmt == "text":
         _estimate_text(report)
         return

@@ -17,7 +17,7 @@ from attrition.claims.models import Claim
 from attrition.dedup.models import MediaMatch
 from attrition.evidence.models import Capture, CustodyRecord, Evidence, FrameHash, LivenessCheck
 from attrition.history import ChangeKind
-from attrition.importers.models import SourceRecord
+from attrition.importers.models import ColumnMapping, ImportRun, SourceRecord
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.models import Depiction, Loss, Tally
 from attrition.losses.services import depiction_create
@@ -103,6 +103,14 @@ def world_make(ledger: Ledger, *, by: User) -> World:
     depiction = depiction_create(loss=loss, evidence=evidence, capture=capture, by=by)
     SourceRecord.objects.create(
         source="oryx_html", external_id="1", raw_label="T-62", loss=loss, content_hash="c" * 64
+    )
+    ColumnMapping.objects.create(name="tracker-sheet", mapping={"side": {"column": "Side"}})
+    ImportRun.objects.create(
+        kind="csv",
+        source_name="losses.csv",
+        state=ImportRun.State.FAILED,
+        error="row 2: no side",
+        created_by=by,
     )
     claim = _versioned(
         Claim.objects.create(

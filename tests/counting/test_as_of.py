@@ -143,3 +143,20 @@ def test_the_pinned_moment_includes_the_tally_edit(ledger: Ledger, reviewer: Use
     assert again.rule == cited.rule
     assert again.result.total == 0
     assert again.as_of - cited.as_of == dt.timedelta(0)
+
+
+def test_an_estimate_made_now_reproduces_after_its_tally_is_edited(
+    ledger: Ledger, reviewer: User
+) -> None:
+    from attrition.counting.estimates import tally_estimate
+    from attrition.counting.services import tally_update
+
+    for n in range(12):
+        _shown(ledger, n, ["telegram", "x"] if n % 2 else ["telegram"], model=ledger.ranger)
+    tally = tally_create(conflict=ledger.conflict, name="All", rule={}, by=reviewer)
+    tally_update(tally=tally, by=reviewer, rule={"categories_out": ["test-trucks"]})
+
+    now = tally_estimate(tally=tally)
+    assert now.documented == 0
+    assert now.as_of is not None
+    assert tally_estimate(tally=tally, as_of=now.as_of).documented == 0

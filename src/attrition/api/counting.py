@@ -22,7 +22,7 @@ from attrition.claims.models import Claim
 from attrition.claims.selectors import ClaimBeside, claim_beside, claims_beside
 from attrition.claims.services import claim_create
 from attrition.counting import exports, selectors
-from attrition.counting.estimates import undocumented_estimate
+from attrition.counting.estimates import tally_estimate
 from attrition.counting.services import tally_create, tally_update
 from attrition.counting.timeline import timeline
 from attrition.errors import NotFound
@@ -371,13 +371,8 @@ def _estimate_data(
 ) -> dict[str, Any]:
     tally = selectors.tally_get(conflict_slug=conflict, slug=slug)
     moment = selectors.as_of_parse(as_of)
-    report = undocumented_estimate(
-        conflict=tally.conflict,
-        rule=selectors.tally_rule_at(tally=tally, as_of=moment),
-        kind=lists,
-        max_lists=max_lists,
-        stratify=stratify,
-        as_of=moment,
+    report = tally_estimate(
+        tally=tally, kind=lists, max_lists=max_lists, stratify=stratify, as_of=moment
     )
     return exports.estimate_report_data(report, conflict=tally.conflict, tally=tally)
 

@@ -13,14 +13,17 @@ import datetime as dt
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from attrition.catalog.models import Category, Conflict
 from attrition.counting.lists import KINDS, memberships, sources_version
 from attrition.counting.mse import LEVEL, MAX_LISTS, Caveat, Estimate, Histories, _z, estimate
+from attrition.counting.selectors import pinned_moment, tally_rule_at
 from attrition.errors import InvalidInput
+from attrition.losses.models import Tally
 from attrition.losses.tally import TallyRule, losses_selected, model_categories
 
-__all__ = ["KINDS", "EstimateReport", "StratumEstimate", "undocumented_estimate"]
+__all__ = ["KINDS", "EstimateReport", "StratumEstimate", "tally_estimate", "undocumented_estimate"]
 
 
 @dataclass
@@ -93,6 +96,24 @@ def undocumented_estimate(
         for pk, model_id in selected.items():
             groups[category_of.get(model_id, 0)].append(pk)
         _stratify(report, groups, items, names, level)
+    return report
+
+
+def tally_estimate(
+    *, tally: Tally, as_of: dt.datetime | None = None, **options: Any
+) -> EstimateReport:
+    """Return the estimate of a saved tally's scope, with its rule as it stood at `as_of`.
+
+    Made now, its moment covers the tally's own latest edit too, so that it reproduces.
+    """
+    report = undocumented_estimate(
+        conflict=tally.conflict,
+        rule=tally_rule_at(tally=tally, as_of=as_of),
+        as_of=as_of,
+        **options,
+    )
+    if not report.pinned:
+        report.as_of = pinned_moment(tally=tally, also=report.as_of)
     return report
 
 

@@ -50,10 +50,10 @@ def memberships(
     return found
 
 
-def sources_version(*, also: dt.datetime | None = None) -> dt.datetime | None:
+def sources_version() -> dt.datetime | None:
     """Return the moment of the latest change to the losses, models and sources estimates read."""
     imported = SourceRecord.objects.aggregate(at=Max("first_imported_at"))["at"]
-    moments = [latest_change(Loss, EquipmentModel, Depiction, Evidence), imported, also]
+    moments = [latest_change(Loss, EquipmentModel, Depiction, Evidence), imported]
     known = [m for m in moments if m is not None]
     return max(known) if known else None
 

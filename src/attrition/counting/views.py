@@ -11,7 +11,7 @@ from django.views.decorators.http import require_safe
 
 from attrition.claims.selectors import claims_beside
 from attrition.counting import mse, selectors
-from attrition.counting.estimates import KINDS, undocumented_estimate
+from attrition.counting.estimates import KINDS, tally_estimate
 from attrition.counting.exports import FORMATS
 from attrition.counting.timeline import BASES, PERIODS, timeline
 from attrition.errors import AttritionError, NotFound
@@ -107,13 +107,7 @@ def estimate_page(request: HttpRequest, conflict: str, slug: str) -> HttpRespons
     stratify = request.GET.get("stratify") == "category"
     try:
         as_of = selectors.as_of_parse(request.GET.get("as_of"))
-        report = undocumented_estimate(
-            conflict=tally.conflict,
-            rule=selectors.tally_rule_at(tally=tally, as_of=as_of),
-            kind=kind,
-            stratify=stratify,
-            as_of=as_of,
-        )
+        report = tally_estimate(tally=tally, kind=kind, stratify=stratify, as_of=as_of)
     except AttritionError as exc:
         return render(request, "counting/error.html", {"message": exc.message}, status=400)
     as_of_text = selectors.as_of_text(report.as_of) if report.as_of is not None else ""

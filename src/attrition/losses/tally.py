@@ -181,7 +181,7 @@ def tally_count(
         losses_selected(conflict=conflict, rule=rule, as_of=as_of, category_of=category_of)
         .order_by()
         .values("side_id", "fate", "model_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))  # not the id: PostgreSQL then counts from the index alone
     )
     result = TallyResult(as_of=as_of)
     by_fate: Counter[str] = Counter()
