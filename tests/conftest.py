@@ -74,6 +74,23 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Return headless Chromium (Debian's package), one for the whole session.
+
+    Playwright's sync API runs an event loop in this thread, and a second one cannot start while
+    it runs: every browser test shares this one.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip `postgres` tests off PostgreSQL, and `browser` tests where Chromium is missing.
 

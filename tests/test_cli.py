@@ -50,6 +50,10 @@ COMMANDS = [
     "migrate-to",
     "serve",
     "scale-out",
+    "sync",
+    "import-mapping",
+    "tally",
+    "claims",
 ]
 
 

@@ -10,23 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.conftest import CHROMIUM
-
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # beside it are synchronous and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from attrition.evidence.services import evidence_create
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.models import Loss
 from attrition.territory.models import ControlRecord, ControlStatus
-from tests.conftest import CHROMIUM
 from tests.ledger import Ledger
 from tests.territory.tiny import tiny_map_make
 
@@ -91,18 +90,6 @@ def hostile(ledger: Ledger, contributor: User, reviewer: User) -> Hostile:
         status=ReviewStatus.SUBMITTED,
     )
     return Hostile(loss, evidence, model, record, claim.pk)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
