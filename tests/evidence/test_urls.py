@@ -102,6 +102,13 @@ def test_it_folds_youtube_videos_to_the_watch_url(url: str) -> None:
         ("https://user:secret@example.org/x", "https://example.org/x"),
         ("https://bücher.example/x", "https://xn--bcher-kva.example/x"),
         ("https://example.org/search?s=tank", "https://example.org/search?s=tank"),
+        ("http://x.com/a/status/9/", "https://x.com/a/status/9"),
+        ("https://twitter.com/a/status/9/?s=20", "https://x.com/a/status/9"),
+        ("https://t.me/rybar/51234/", "https://t.me/rybar/51234"),
+        ("http://i.postimg.cc/abc/T62.jpg", "https://i.postimg.cc/abc/T62.jpg"),
+        ("https://postimg.cc/dhTQRzCD/", "https://postimg.cc/dhTQRzCD"),
+        ("https://example.org/a/", "https://example.org/a/"),
+        ("https://x.com/", "https://x.com/"),
     ],
 )
 def test_it_canonicalises(url: str, canonical: str) -> None:

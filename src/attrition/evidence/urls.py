@@ -86,7 +86,12 @@ HOST_TRACKING_PARAMS: dict[str, frozenset[str]] = {
     "www.instagram.com": frozenset(),
     "www.tiktok.com": frozenset({"_r", "_t", "is_from_webapp", "sender_device", "si"}),
     "imgur.com": frozenset(),
+    "i.postimg.cc": frozenset(),
+    "postimg.cc": frozenset(),
 }
+
+# Platform hosts whose pages are the same without a trailing slash (a post, a photo).
+SLASHLESS_HOSTS = frozenset({"x.com", "t.me", "i.postimg.cc", "postimg.cc", "imgur.com"})
 
 # Hosts of the platforms evidence comes from: a host one or two edits away is probably a typo.
 KNOWN_HOSTS = (
@@ -164,6 +169,8 @@ def url_canonical(url: str) -> str:
 
     if host in HOST_TRACKING_PARAMS:
         scheme, port = "https", ""
+    if host in SLASHLESS_HOSTS:
+        path = path.rstrip("/") or "/"
     if host == "www.youtube.com":
         path, query = youtube_video(parts, path, query)
     elif host == "t.me":

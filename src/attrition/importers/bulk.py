@@ -43,18 +43,31 @@ class NewLoss:
     depictions: list[Depiction] = field(default_factory=list)
 
 
+@dataclass
+class NewLink:
+    """One item an import links to an existing loss: the evidence it cites, its source record."""
+
+    loss_id: int
+    evidence: list[Evidence]
+    record: SourceRecord
+    item_number: int | None = None
+
+
 def _user(by: Any) -> Any:
     return by if getattr(by, "is_authenticated", False) else None
 
 
 def _insert(objs: list[M]) -> list[M]:
-    """Insert `objs` in batches; a constraint the database refuses becomes InvalidInput."""
+    """Insert `objs` in batches, setting their ids; a refused constraint becomes InvalidInput."""
     if not objs:
         return objs
     model = type(objs[0])
     try:
         with transaction.atomic():
-            model._default_manager.bulk_create(objs, batch_size=BATCH)
+            if connection.features.can_return_rows_from_bulk_insert:
+                _insert_returning(objs)
+            else:
+                model._default_manager.bulk_create(objs, batch_size=BATCH)
     except IntegrityError as exc:
         text = str(exc)
         meta = model._meta
@@ -64,6 +77,102 @@ def _insert(objs: list[M]) -> list[M]:
             details={"constraint": named} if named else {},
         ) from None
     return objs
+
+
+# Fields whose database value is the Python value itself (str, int, bool, None, an id).
+PLAIN_FIELDS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "ForeignKey",
+        "IntegerField",
+        "OneToOneField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SlugField",
+        "SmallIntegerField",
+        "TextField",
+        "URLField",
+    }
+)
+PLAIN_TYPES = (str, int, type(None))
+
+
+class _Prepared:
+    """Turns a model's values into database values as `get_db_prep_save` does, only faster.
+
+    Plain values of plain fields pass as they are; other hashable values are prepared once per
+    distinct value (a batch shares its timestamps and enums); the rest, one by one.
+    """
+
+    def __init__(self, fields: list[models.Field[Any, Any]]) -> None:
+        self.fields = fields
+        self.plain = [f.get_internal_type() in PLAIN_FIELDS for f in fields]
+        self.memo: list[dict[Any, Any]] = [{} for _ in fields]
+
+    def row(self, values: Sequence[Any]) -> list[Any]:
+        out = []
+        for i, value in enumerate(values):
+            if self.plain[i] and type(value) in PLAIN_TYPES:
+                out.append(value)
+                continue
+            try:
+                memo = self.memo[i]
+                if value not in memo:
+                    memo[value] = self.fields[i].get_db_prep_save(value, connection)
+                out.append(memo[value])
+            except TypeError:  # unhashable: a dict or list of a JSON field
+                out.append(self.fields[i].get_db_prep_save(value, connection))
+        return out
+
+
+def _insert_returning(objs: Sequence[models.Model]) -> None:
+    """Insert new objects with multi-row INSERT ... RETURNING, as bulk_create does, and set ids."""
+    meta = type(objs[0])._meta
+    pk = meta.pk
+    assert pk is not None
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    for obj in objs:
+        # As bulk_create does: a related object saved after it was assigned gives its id now.
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+    now = timezone.now()
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            for obj in objs:
+                setattr(obj, f.attname, now)
+    prepared = _Prepared(fields)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Names come from the model's own metadata, never from input.
+    insert = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    returning = f" RETURNING {quote(str(pk.column))}"
+    size = max(1, min(BATCH, connection.ops.bulk_batch_size(fields, objs)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), size):
+            chunk = objs[start : start + size]
+            rows = [prepared.row([getattr(obj, f.attname) for f in fields]) for obj in chunk]
+            if connection.vendor == "postgresql":
+                # One short statement, pipelined: psycopg parses a long one per placeholder.
+                raw = cursor.cursor
+                raw.executemany(insert + one + returning, rows, returning=True)
+                ids = []
+                while True:
+                    ids.append(raw.fetchone()[0])
+                    if not raw.nextset():
+                        break
+            else:
+                params = [value for row in rows for value in row]
+                cursor.execute(insert + ", ".join([one] * len(chunk)) + returning, params)
+                ids = [row[0] for row in cursor.fetchall()]
+            for obj, ident in zip(chunk, ids, strict=True):
+                setattr(obj, pk.attname, ident)
+                obj._state.adding = False
+                obj._state.db = connection.alias
 
 
 def _insert_values(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
@@ -77,9 +186,9 @@ def _insert_values(model: type[models.Model], rows: list[dict[str, Any]]) -> Non
     # Names come from the model's own metadata, never from input.
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
     defaults = {f.attname: f.get_default() for f in fields}
+    prepared = _Prepared(fields)
     values = [
-        [f.get_db_prep_save(row.get(f.attname, defaults[f.attname]), connection) for f in fields]
-        for row in rows
+        prepared.row([row.get(f.attname, defaults[f.attname]) for f in fields]) for row in rows
     ]
     with connection.cursor() as cursor:
         for start in range(0, len(values), BATCH):
@@ -188,3 +297,36 @@ def losses_write(
             dedup_queue(loss.pk)
         if progress is not None:
             progress.advance(len(chunk))
+
+
+def links_write(links: Sequence[NewLink], *, by: Any, via: str) -> None:
+    """Attach source records to existing losses, adding depictions for evidence they lack."""
+    user = _user(by)
+    for start in range(0, len(links), BATCH):
+        chunk = links[start : start + BATCH]
+        shown = set(
+            Depiction.objects.filter(
+                loss_id__in={link.loss_id for link in chunk}, deleted_at__isnull=True
+            ).values_list("loss_id", "evidence_id")
+        )
+        depictions = []
+        for link in chunk:
+            for evidence in link.evidence:
+                if (link.loss_id, evidence.pk) in shown:
+                    continue
+                shown.add((link.loss_id, evidence.pk))
+                depiction = Depiction(
+                    loss_id=link.loss_id,
+                    evidence=evidence,
+                    item_number=link.item_number,
+                    created_by=user,
+                )
+                _validated(depiction)
+                depictions.append(depiction)
+        _insert(depictions)
+        versions_create(depictions, by=by, via=via)
+        for link in chunk:
+            link.record.loss_id = link.loss_id
+        _insert([link.record for link in chunk])
+        for loss_id in sorted({link.loss_id for link in chunk}):
+            dedup_queue(loss_id)

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from django.db.models import Q
+from django.utils.text import slugify
 
 from attrition import history
-from attrition.catalog.models import Category, CategoryMapping, Conflict, Side
+from attrition.catalog.models import Category, CategoryMapping, Conflict, EquipmentModel, Side
+from attrition.catalog.services import model_add_alias
 from attrition.claims.models import Claim
 from attrition.importers.report import ImportReport
 from attrition.losses.choices import ReviewStatus
@@ -26,6 +28,11 @@ VIA = "import"
 CLAIMANT = "Oryx"
 # An archive or directory holds a handful of files; more is not an import input.
 MAX_MEMBERS = 100
+# The category of models an import names without saying what they are (the oryx_data set gives
+# no equipment type): created once, on first need, listed last; an editor assigns their categories.
+UNCLASSIFIED = "unclassified"
+UNCLASSIFIED_NAME = "Unclassified"
+UNCLASSIFIED_ABOUT = "Models an import named without an equipment type: assign their categories."
 
 
 def content_hash(raw: dict[str, Any]) -> str:
@@ -67,6 +74,31 @@ def category_mapped(
     )
     found = mappings.first()
     return found.category if found is not None else None
+
+
+def unclassified_ensure() -> Category:
+    """Return the Unclassified category, creating it the first time it is needed."""
+    category, _ = Category.objects.get_or_create(
+        slug=UNCLASSIFIED,
+        defaults={"name": UNCLASSIFIED_NAME, "order": 32000, "description": UNCLASSIFIED_ABOUT},
+    )
+    return category
+
+
+def model_create(
+    *, name: str, category: Category, country: str = "", by: Any, reason: str
+) -> EquipmentModel:
+    """Create a catalog model an import names (a free slug, versioned, its name as an alias)."""
+    base = slugify(name)[:110] or "model"
+    slug, n = base, 2
+    while EquipmentModel.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    model = EquipmentModel.objects.create(
+        slug=slug, name=name, category=category, country_of_production=country
+    )
+    history.record_version(model, by=by, kind=history.ChangeKind.IMPORT, reason=reason, via=VIA)
+    model_add_alias(model=model, alias=name)
+    return model
 
 
 @dataclass

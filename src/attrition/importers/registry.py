@@ -9,8 +9,9 @@ with a `name`, a one-line `summary`, and three steps:
 3. `apply(plan, options=..., progress=...)`: write the plan: source records, losses, evidence,
    claims.
 
-`import_run()` always computes the plan first; a dry run stops there. Otherwise the plan is
-recomputed and applied inside one transaction, so an import is written whole or not at all.
+`import_run()` computes the plan; a dry run stops there. Otherwise the plan is computed inside the
+transaction that applies it (once), so that what is written matches what was read and an import
+is written whole or not at all.
 """
 
 from __future__ import annotations
@@ -172,15 +173,15 @@ def import_run(
         )
     importer = importer_get(kind)
     parsed = importer.read(data, source_name=source_name)
-    plan = importer.plan(parsed, options=options)
     if options.dry_run:
+        plan = importer.plan(parsed, options=options)
         plan.report.dry_run = True
         return plan.report
     from attrition.dedup.receivers import batched
 
     # Duplicate candidates of the imported losses are refreshed in a few jobs afterwards.
     with transaction.atomic(), batched():
-        # Planned again inside the transaction, so that what is written matches what was read.
+        # Planned inside the transaction, so that what is written matches what was read.
         plan = importer.plan(parsed, options=options)
         importer.apply(plan, options=options, progress=progress or NoProgress())
     plan.report.dry_run = False

@@ -63,11 +63,17 @@ class ImportReport:
     claims_unchanged: list[str] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Items of this import attached to a loss another source recorded with the same evidence.
+    linked: list[str] = field(default_factory=list)
+    # Items citing another source's evidence that were not linked, and why (a new loss instead).
+    link_conflicts: list[str] = field(default_factory=list)
 
     @property
     def changes_nothing(self) -> bool:
-        """Return whether applying the import writes no new or changed records."""
-        return not (self.created or self.updated or self.models_created or self.claims_created)
+        """Return whether applying the import writes no new, changed or removed records."""
+        return not (
+            self.created or self.updated or self.gone or self.models_created or self.claims_created
+        )
 
     def counts(self) -> dict[str, int]:
         """Return the headline counts, for summaries and tests."""
@@ -77,6 +83,8 @@ class ImportReport:
             "unchanged": len(self.unchanged),
             "rejected": len(self.rejected),
             "gone": len(self.gone),
+            "linked": len(self.linked),
+            "link_conflicts": len(self.link_conflicts),
             "models_created": len(self.models_created),
             "claims_created": len(self.claims_created),
         }
@@ -89,14 +97,17 @@ class ImportReport:
             + (" (dry run: nothing written)" if not self.applied else ""),
             f"items: {len(self.created)} new, {len(self.updated)} changed, "
             f"{len(self.unchanged)} unchanged, {len(self.rejected)} rejected, "
-            f"{len(self.gone)} no longer in the source",
+            f"{len(self.gone)} no longer in the source (removed); {len(self.linked)} linked to "
+            f"another source's loss, {len(self.link_conflicts)} not linked (conflicts)",
             f"models {verb} create: {len(self.models_created)}; claims {verb} record: "
             f"{len(self.claims_created)} new, {len(self.claims_unchanged)} unchanged",
         ]
         lines += _section("new models", self.models_created, limit)
         lines += _section("changed", [f"{c.external_id}: {c.what}" for c in self.updated], limit)
         lines += _section("rejected", [f"{r.what}: {r.reason}" for r in self.rejected], limit)
-        lines += _section("no longer in the source (kept)", self.gone, limit)
+        lines += _section("no longer in the source (marked removed, kept)", self.gone, limit)
+        lines += _section("linked to another source's loss", self.linked, limit)
+        lines += _section("not linked (conflicts)", self.link_conflicts, limit)
         lines += _section("notes", self.notes, limit)
         lines.append("stated totals against parsed items:")
         for check in self.checks:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from attrition.catalog.models import Category, EquipmentModel
 from attrition.claims.models import Claim
 from attrition.evidence.models import Evidence
 from attrition.importers.models import SourceRecord
@@ -118,14 +119,21 @@ def test_it_updates_only_the_item_whose_row_changed(oryx_set: Path) -> None:
     assert LossVersion._default_manager.filter(record=loss).count() == 2
 
 
-def test_it_rejects_items_of_models_the_catalog_does_not_know(
+def test_it_files_models_the_catalog_does_not_know_under_unclassified(
     tmp_path: Path, reference: None
 ) -> None:
     path = write_slice(
         tmp_path / "set", lambda row: bool(re.search(r",(\d+ )?T-90AK,", row)), totals=False
     )
-    report = run(path, dry_run=True)
-    assert report.counts()["created"] == 0
-    assert report.rejected
-    assert all("no model 'T-90AK'" in r.reason for r in report.rejected)
-    assert all(re.search(r"event_\w+\.csv row \d+", r.what) for r in report.rejected)
+    dry = run(path, dry_run=True)
+    assert dry.models_created == ["T-90AK (Unclassified)"]
+    assert not Category.objects.filter(slug="unclassified").exists()
+    report = run(path)
+    assert report.rejected == []
+    assert report.counts()["created"] == 2
+    model = EquipmentModel.objects.get(name="T-90AK")
+    assert model.category.slug == "unclassified"
+    assert Category.objects.filter(name="Unclassified").count() == 1
+    assert {loss.model for loss in Loss.objects.all()} == {model}
+    assert any(n.startswith("check: 1 model(s) new to the catalog") for n in report.notes)
+    assert run(path).changes_nothing

@@ -56,9 +56,10 @@ def test_it_flags_typo_and_malformed_urls_with_their_rows(tmp_path: Path) -> Non
         return "postlmg.cc/dhTQRzCD" in row or "Ural tanker https://" in row or ",ttps://" in row
 
     dataset = read_dir(write_slice(tmp_path / "set", wanted))
-    reasons = dict(dataset.rejected)
-    assert any("misspelling of 'postimg.cc'" in why for why in reasons.values())
-    assert any(where.startswith("event_abandoned.csv row ") for where in reasons)
+    repaired = [w for w in dataset.warnings if "misspelt host 'postlmg.cc' repaired" in w]
+    assert repaired
+    assert all(re.match(r"event_\w+\.csv row \d+: ", w) for w in repaired)
+    assert any("postlmg" not in i.url and "dhTQRzCD" in i.url for i in dataset.items)
     assert any("free text around the URL" in w and " row " in w for w in dataset.warnings)
     assert any("scheme 'ttps' read as https" in w for w in dataset.warnings)
 
@@ -83,7 +84,7 @@ def test_it_reads_the_date_in_an_evidence_file_name(url: str, expected: dt.date 
 
 def test_it_keeps_good_urls_and_refuses_run_together_ones() -> None:
     assert url_checked("https://postimg.cc/abc") == ("https://postimg.cc/abc", "")
-    assert url_checked("https://twiter.com/a/status/1")[0] is None
+    assert url_checked("https://twitterr.com/a/status/1")[0] is None
     assert url_checked("https://ihttps://i.postimg.cc/a.jpg")[0] is None
     assert url_checked("i.postimg.cc/a.jpg")[0] is None
 
@@ -122,3 +123,23 @@ def test_it_refuses_an_archive_that_unpacks_beyond_the_limit() -> None:
         archive_members(data, limit=1_000_000)
     with pytest.raises(ImportRefused, match="damaged or truncated"):
         archive_members(data[: len(data) // 2], limit=10_000_000)
+
+
+@pytest.mark.parametrize(
+    ("written", "url"),
+    [
+        ("https://i.postlmg.cc/dhTQRzCD/a.jpg", "https://i.postimg.cc/dhTQRzCD/a.jpg"),
+        ("https://twiter.com/a/status/1", "https://twitter.com/a/status/1"),
+        ("https://I.POSTLMG.CC/x.jpg", "https://i.postimg.cc/x.jpg"),
+    ],
+)
+def test_it_repairs_the_known_typo_hosts_with_a_warning(written: str, url: str) -> None:
+    repaired, warning = url_checked(written)
+    assert repaired == url
+    assert "repaired to" in warning
+
+
+def test_it_still_rejects_a_misspelt_host_not_in_the_table() -> None:
+    url, why = url_checked("https://i.postimgg.cc/x.jpg")
+    assert url is None
+    assert "misspelling of 'i.postimg.cc'" in why

@@ -22,6 +22,7 @@ from attrition.catalog.models import EquipmentModel
 from attrition.catalog.services import model_add_alias
 from attrition.evidence.models import Evidence
 from attrition.evidence.services import evidence_create
+from attrition.importers import linking
 from attrition.importers.csv_generic.decode import Table
 from attrition.importers.csv_generic.mapping import MappingSpec
 from attrition.importers.csv_generic.values import NewModel, RowReader, RowValues
@@ -51,6 +52,8 @@ class PlannedRow:
     category: str = ""
     record: SourceRecord | None = None
     changed: list[str] = field(default_factory=list)
+    # The loss of another source this row joins (same evidence), if any.
+    link: int | None = None
 
 
 @dataclass
@@ -140,6 +143,7 @@ def plan_make(*, table: Table, spec: MappingSpec, options: ImportOptions) -> Csv
             + "). Nothing was imported"
         )
     _plan_rows(plan, rows, spec)
+    _plan_links(plan)
     report.models_created = [f"{m.name} ({m.category.name})" for m in plan.new_models.values()]
     return plan
 
@@ -191,6 +195,35 @@ def _plan_rows(
         plan.update.append(planned)
         what = ", ".join(planned.changed) or "only columns that are not mapped"
         plan.report.updated.append(Change(row.external_id, f"row {row.number}: {what} changed"))
+
+
+def _plan_links(plan: CsvPlan) -> None:
+    """Mark the new rows that join a loss another source recorded with the same evidence."""
+    by_conflict: dict[int, list[PlannedRow]] = {}
+    for planned in plan.create:
+        if planned.row.urls:
+            by_conflict.setdefault(planned.row.conflict.pk, []).append(planned)
+    for rows in by_conflict.values():
+        candidates = []
+        for p in rows:
+            model = p.row.model
+            known = model if isinstance(model, EquipmentModel) else None
+            candidates.append(
+                linking.Candidate(
+                    key=p.row.external_id,
+                    urls=tuple(p.row.urls),
+                    side_id=p.row.side.pk,
+                    model_id=known.pk if known else None,
+                    category_id=known.category_id if known else model.category.pk,
+                )
+            )
+        links = linking.links_plan(
+            candidates, source=SOURCE, conflict=rows[0].row.conflict, report=plan.report
+        )
+        for p in rows:
+            p.link = links.get(p.row.external_id)
+            if p.link is not None:
+                plan.report.created.remove(f"row {p.row.number}: {p.row.external_id}")
 
 
 # -- applying --------------------------------------------------------------------------------
@@ -271,6 +304,18 @@ def _row_create(
     planned: PlannedRow, *, evidence: dict[str, Evidence], options: ImportOptions, source: str
 ) -> None:
     row = planned.row
+    if planned.link is not None:
+        loss = Loss.objects.get(pk=planned.link)
+        shown = set(
+            Depiction.objects.filter(loss=loss, deleted_at__isnull=True).values_list(
+                "evidence_id", flat=True
+            )
+        )
+        for url in row.urls:
+            if evidence[url].pk not in shown:
+                depiction_create(loss=loss, evidence=evidence[url], by=options.by, via=VIA)
+        _record_create(planned, loss=loss, evidence=evidence)
+        return
     loss = loss_create(
         conflict=row.conflict,
         side=row.side,
@@ -286,6 +331,11 @@ def _row_create(
     )
     for url in row.urls:
         depiction_create(loss=loss, evidence=evidence[url], by=options.by, via=VIA)
+    _record_create(planned, loss=loss, evidence=evidence)
+
+
+def _record_create(planned: PlannedRow, *, loss: Loss, evidence: dict[str, Evidence]) -> None:
+    row = planned.row
     SourceRecord.objects.create(
         source=SOURCE,
         external_id=row.external_id,

@@ -21,8 +21,9 @@ from attrition.catalog.services import alias_normalize, model_lookup
 from attrition.errors import InvalidInput
 from attrition.evidence.models import Evidence
 from attrition.evidence.services import url_canonical
-from attrition.importers import bulk
+from attrition.importers import bulk, linking
 from attrition.importers.common import (
+    UNCLASSIFIED_NAME,
     VIA,
     PlannedClaim,
     category_mapped,
@@ -30,11 +31,14 @@ from attrition.importers.common import (
     claims_plan,
     conflict_get,
     content_hash,
+    model_create,
     side_named,
+    unclassified_ensure,
 )
 from attrition.importers.models import SourceRecord
 from attrition.importers.oryx_csv.read import Dataset, Item, Total, file_name
 from attrition.importers.registry import ImportOptions, ImportRefused, Progress
+from attrition.importers.removed import record_mark
 from attrition.importers.report import Change, Check, ImportReport, Rejection
 from attrition.losses.choices import DatePrecision, Fate
 from attrition.losses.fates import fate_history_text
@@ -42,6 +46,8 @@ from attrition.losses.models import Depiction, Loss
 from attrition.losses.services import depiction_create, loss_build, loss_update
 
 SOURCE = "oryx_csv"
+# The tag a loss gets while its item is gone from the oryx_data set.
+REMOVED_TAG = "removed from oryx_data"
 DEFAULT_CONFLICT = "russia-ukraine-2022"
 MAX_EXTERNAL_ID = 300
 # Links first listed this long after the date in their file name are likely re-hosted copies of
@@ -56,6 +62,14 @@ ORYX_PAGES = {
 
 
 @dataclass
+class NewModel:
+    """A model the set names that the catalog does not have: filed under Unclassified."""
+
+    name: str
+    model: EquipmentModel | None = None
+
+
+@dataclass
 class PlannedItem:
     """One item of the set and what the import does with it."""
 
@@ -64,11 +78,13 @@ class PlannedItem:
     raw: dict[str, Any]
     content_hash: str
     side: Side
-    model: EquipmentModel
+    model: EquipmentModel | NewModel
     url: str
     first_seen: dt.date
     record: SourceRecord | None = None
     change: str = ""
+    # The loss of another source this item joins (same evidence), if any.
+    link: int | None = None
 
 
 @dataclass
@@ -82,6 +98,9 @@ class CsvPlan:
     update: list[PlannedItem] = field(default_factory=list)
     unchanged_ids: list[int] = field(default_factory=list)
     claims: dict[str, list[PlannedClaim]] = field(default_factory=dict)
+    new_models: dict[str, NewModel] = field(default_factory=dict)
+    returned: list[SourceRecord] = field(default_factory=list)
+    removed: list[SourceRecord] = field(default_factory=list)
 
 
 def external_id(item: Item) -> str:
@@ -210,41 +229,50 @@ def _plan_claims(plan: CsvPlan, totals: list[Total], sides: dict[str, Side | str
 
 
 class _Models:
-    """Resolves model names to catalog models through the aliases, once per name."""
+    """Resolves model names to catalog models through the aliases, once per name.
 
-    def __init__(self) -> None:
-        self.found: dict[str, EquipmentModel | str] = {}
+    A name the catalog does not know becomes a new model under Unclassified (the set gives no
+    equipment type), one per normalised name.
+    """
+
+    def __init__(self, plan: CsvPlan) -> None:
+        self.plan = plan
+        self.found: dict[str, EquipmentModel | NewModel | str] = {}
         self.by_name = {m.name: m for m in EquipmentModel.objects.select_related("category")}
         self.keys = {*self.by_name, *(m.slug for m in self.by_name.values())}
         self.aliases = set(ModelAlias.objects.values_list("normalized", flat=True))
 
-    def get(self, name: str) -> EquipmentModel | str:
+    def get(self, name: str) -> EquipmentModel | NewModel | str:
         if name not in self.found:
             # model_lookup decides; names it cannot find are known without asking it.
+            key = alias_normalize(name)
             model = self.by_name.get(name)
-            if model is None and (name in self.keys or alias_normalize(name) in self.aliases):
+            if model is None and (name in self.keys or key in self.aliases):
                 model = model_lookup(name=name)
-            self.found[name] = model or (
-                f"the catalog has no model {name!r} and the CSV gives no equipment type: import "
-                "an Oryx page that lists it, or add the model or an alias in the admin"
-            )
+            self.found[name] = model or self._new(name, key)
         return self.found[name]
 
+    def _new(self, name: str, key: str) -> NewModel | str:
+        if not key:
+            return f"model name {name!r} has no letters or digits"
+        if key not in self.plan.new_models:
+            self.plan.new_models[key] = NewModel(name=name[:200])
+            self.plan.report.models_created.append(f"{name[:200]} ({UNCLASSIFIED_NAME})")
+        return self.plan.new_models[key]
 
-def _plan_items(
-    plan: CsvPlan, dataset: Dataset, sides: dict[str, Side | str]
-) -> dict[int, EquipmentModel]:
-    """Plan each item; return the model of each item read (by its index), for the checks."""
+
+def _plan_items(plan: CsvPlan, dataset: Dataset, sides: dict[str, Side | str]) -> dict[int, str]:
+    """Plan each item; return the category name of each item read (by its index), for checks."""
     report = plan.report
     existing = {
         r.external_id: r
         for r in SourceRecord.objects.filter(source=SOURCE).only(
-            "id", "external_id", "content_hash", "raw", "loss_id"
+            "id", "external_id", "content_hash", "raw", "loss_id", "removed_at"
         )
     }
-    models = _Models()
+    models = _Models(plan)
     start = plan.conflict.period_start
-    resolved: dict[int, EquipmentModel] = {}
+    resolved: dict[int, str] = {}
     seen: set[str] = set()
     for index, item in enumerate(dataset.items):
         ext_id = external_id(item)
@@ -252,8 +280,10 @@ def _plan_items(
         side = sides[item.country]
         model = models.get(item.model)
         if isinstance(model, EquipmentModel):
-            resolved[index] = model
-        if not isinstance(side, Side) or not isinstance(model, EquipmentModel):
+            resolved[index] = model.category.name
+        elif isinstance(model, NewModel):
+            resolved[index] = UNCLASSIFIED_NAME
+        if not isinstance(side, Side) or isinstance(model, str):
             reason = side if isinstance(side, str) else str(model)
             report.rejected.append(Rejection(f"{where} ({ext_id})", reason))
             continue
@@ -262,8 +292,13 @@ def _plan_items(
         raw = _raw(item, dates)
         digest = content_hash(raw)
         record = existing.get(ext_id)
+        if record is not None and record.removed_at is not None:
+            plan.returned.append(record)
         if record is not None and record.content_hash == digest:
-            report.unchanged.append(ext_id)
+            if record.removed_at is not None:
+                report.updated.append(Change(ext_id, "back in the set"))
+            else:
+                report.unchanged.append(ext_id)
             plan.unchanged_ids.append(record.pk)
             continue
         try:
@@ -281,8 +316,59 @@ def _plan_items(
             planned.change = _change(record.raw, raw)
             plan.update.append(planned)
             report.updated.append(Change(ext_id, planned.change))
-    report.gone = sorted(set(existing) - seen)
+    _plan_removed(plan, dataset, existing, seen, sides)
+    _plan_links(plan)
     return resolved
+
+
+def _plan_links(plan: CsvPlan) -> None:
+    """Mark the new items that join a loss another source recorded with the same evidence."""
+    candidates = [
+        linking.Candidate(
+            key=p.external_id,
+            urls=(p.url,),
+            side_id=p.side.pk,
+            model_id=p.model.pk if isinstance(p.model, EquipmentModel) else None,
+            category_id=p.model.category_id if isinstance(p.model, EquipmentModel) else None,
+        )
+        for p in plan.create
+    ]
+    links = linking.links_plan(
+        candidates, source=SOURCE, conflict=plan.conflict, report=plan.report
+    )
+    for p in plan.create:
+        p.link = links.get(p.external_id)
+    if links:
+        plan.report.created = [x for x in plan.report.created if x not in links]
+
+
+def _plan_removed(
+    plan: CsvPlan,
+    dataset: Dataset,
+    existing: dict[str, SourceRecord],
+    seen: set[str],
+    sides: dict[str, Side | str],
+) -> None:
+    """Find the items of the set's countries that the set no longer lists.
+
+    The set is the whole list of each country it names, when it has all four event files: an
+    item of such a country gone from it is marked removed. Countries the set does not name (or
+    names no side for), and any set missing an event file, mark nothing.
+    """
+    if dataset.events_missing:
+        if existing:
+            plan.report.notes.append(
+                "the set lacks " + ", ".join(dataset.events_missing) + ": it is not whole, so "
+                "no item is marked removed"
+            )
+        return
+    countries = {country for country, side in sides.items() if isinstance(side, Side)}
+    for ext_id, record in sorted(existing.items()):
+        if ext_id in seen or record.removed_at is not None:
+            continue
+        if (record.raw or {}).get("country") in countries:
+            plan.removed.append(record)
+            plan.report.gone.append(ext_id)
 
 
 def _checks(
@@ -308,19 +394,20 @@ def _checks(
     parsed: dict[tuple[str, str], list[Item]] = {}
     for index, item in enumerate(dataset.items):
         parsed.setdefault((item.country, "all"), []).append(item)
-        model = resolved.get(index)
-        if model is not None:
-            parsed.setdefault((item.country, model.category.name), []).append(item)
+        category_name = resolved.get(index)
+        if category_name is not None:
+            parsed.setdefault((item.country, category_name), []).append(item)
     checks = []
     for (country, scope), figures in sorted(stated.items()):
         items = parsed.get((country, scope), [])
         kinds = names.get((country, scope), [])
         checks.append(_check(country, scope, figures, items, kinds))
-    unknown = sum(1 for i in range(len(dataset.items)) if i not in resolved)
-    if unknown:
+    unknown = sum(1 for name in resolved.values() if name == UNCLASSIFIED_NAME)
+    if plan.new_models:
         plan.report.notes.append(
-            f"{unknown} item(s) of models the catalog does not know are in no category: the "
-            "per-category counts leave them out, the per-side counts include them"
+            f"check: {len(plan.new_models)} model(s) new to the catalog filed under "
+            f"{UNCLASSIFIED_NAME} ({unknown} item(s)): assign their categories in the admin "
+            "(Equipment models, filter by category); the per-category counts leave them out"
         )
     return checks
 
@@ -384,6 +471,12 @@ def plan_apply(*, plan: CsvPlan, options: ImportOptions, progress: Progress) -> 
             by=by,
             reason=reason,
         )
+    if plan.new_models:
+        category = unclassified_ensure()
+        for pending in plan.new_models.values():
+            pending.model = model_create(
+                name=pending.name, category=category, by=by, reason="named in the oryx_data set"
+            )
     progress.start(len(plan.create) + len(plan.update) + 1)
     evidence = bulk.evidence_ensure([p.url for p in [*plan.create, *plan.update]], by=by, via=VIA)
     progress.advance()
@@ -391,12 +484,28 @@ def plan_apply(*, plan: CsvPlan, options: ImportOptions, progress: Progress) -> 
     new = [
         _item_new(p, plan=plan, evidence=evidence, sides=sides, options=options)
         for p in plan.create
+        if p.link is None
     ]
     bulk.losses_write(new, by=by, via=VIA, reason=reason, progress=progress)
+    links = [
+        bulk.NewLink(loss_id=p.link, evidence=[evidence[p.url]], record=_record(p, evidence))
+        for p in plan.create
+        if p.link is not None
+    ]
+    bulk.links_write(links, by=by, via=VIA)
+    progress.advance(len(links))
     for planned in plan.update:
         _item_update(planned, evidence=evidence, by=by)
         progress.advance()
     SourceRecord.objects.filter(pk__in=plan.unchanged_ids).update(last_seen_at=timezone.now())
+    source = plan.report.source
+    for record in plan.returned:
+        reason = f"oryx_data item {record.external_id} is back in {source}"
+        record_mark(record, removed_at=None, by=by, reason=reason, tag=REMOVED_TAG)
+    now = timezone.now()
+    for record in plan.removed:
+        reason = f"oryx_data item {record.external_id} is no longer in {source}"
+        record_mark(record, removed_at=now, by=by, reason=reason, tag=REMOVED_TAG)
 
 
 def _record_fields(planned: PlannedItem) -> dict[str, Any]:
@@ -406,6 +515,12 @@ def _record_fields(planned: PlannedItem) -> dict[str, Any]:
         "raw": planned.raw,
         "content_hash": planned.content_hash,
     }
+
+
+def _model_of(planned: PlannedItem) -> EquipmentModel:
+    model = planned.model if isinstance(planned.model, EquipmentModel) else planned.model.model
+    assert model is not None, "new models are created before the items"
+    return model
 
 
 def _item_new(
@@ -420,7 +535,7 @@ def _item_new(
     loss = loss_build(
         conflict=plan.conflict,
         side=planned.side,
-        model=planned.model,
+        model=_model_of(planned),
         fates=_fates(planned),
         by=options.by,
         status=options.status,
@@ -428,13 +543,18 @@ def _item_new(
         first_seen=planned.first_seen,
         first_seen_precision=DatePrecision.DAY,
     )
-    record = SourceRecord(
+    return bulk.NewLoss(
+        loss=loss, evidence=[evidence[planned.url]], record=_record(planned, evidence)
+    )
+
+
+def _record(planned: PlannedItem, evidence: dict[str, Evidence]) -> SourceRecord:
+    return SourceRecord(
         source=SOURCE,
         external_id=planned.external_id,
         evidence=evidence[planned.url],
         **_record_fields(planned),
     )
-    return bulk.NewLoss(loss=loss, evidence=[evidence[planned.url]], record=record)
 
 
 def _item_update(planned: PlannedItem, *, evidence: dict[str, Evidence], by: Any) -> None:

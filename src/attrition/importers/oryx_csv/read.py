@@ -52,6 +52,15 @@ FILE_DATE = re.compile(r"(?<!\d)(\d{1,4})[-_.](\d{1,2})[-_.](\d{2}|\d{4})(?!\d)"
 URL_IN_TEXT = re.compile(r"\S*https?://\S+")
 # Hosts the set links to; a host a letter or two away from one of these is a typo of it.
 KNOWN_HOSTS = ("i.postimg.cc", "postimg.cc", "twitter.com", "x.com", "t.me", "imgur.com")
+# Misspelt hosts seen in the set, each with the one host it can only mean (a subdomain such as
+# i.postlmg.cc is repaired too). A misspelling not in this table is still rejected.
+TYPO_HOSTS = {
+    "postlmg.cc": "postimg.cc",
+    "postimq.cc": "postimg.cc",
+    "twiter.com": "twitter.com",
+    "twtter.com": "twitter.com",
+    "twittter.com": "twitter.com",
+}
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,8 @@ class Dataset:
     rows: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Event files the input lacks: then it is not the whole set.
+    events_missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -186,11 +197,26 @@ def url_checked(written: str) -> tuple[str | None, str]:
     host = (urlsplit(text).hostname or "").lower()
     if not host or "." not in host:
         return None, f"no host in {text[:80]!r}"
+    repaired = host_repaired(host)
+    if repaired != host:
+        split = urlsplit(text)
+        netloc = split.netloc.lower().replace(host, repaired, 1)
+        text = split._replace(netloc=netloc).geturl()
+        warning = _also(warning, f"misspelt host {host!r} repaired to {repaired!r}")
+        host = repaired
     if host not in KNOWN_HOSTS:
         close = difflib.get_close_matches(host, KNOWN_HOSTS, n=1, cutoff=0.85)
         if close:
             return None, f"host {host!r} looks like a misspelling of {close[0]!r}: {text[:80]!r}"
     return text, warning
+
+
+def host_repaired(host: str) -> str:
+    """Return the host with a known misspelling (TYPO_HOSTS) repaired, else the host as it is."""
+    for typo, right in TYPO_HOSTS.items():
+        if host == typo or host.endswith("." + typo):
+            return host[: len(host) - len(typo)] + right
+    return host
 
 
 def _also(first: str, second: str) -> str:
@@ -344,6 +370,7 @@ def dataset_read(files: dict[str, bytes], *, source_name: str) -> Dataset:
     for fate, name in EVENT_FILES.items():
         if fate not in events:
             dataset.notes.append(f"no {name}: the set has no {fate} rows")
+            dataset.events_missing.append(name)
     items: dict[tuple[str, str, str], Item] = {}
     for fate, data in events.items():
         for row in _event_rows(EVENT_FILES[fate], Fate(fate), data, dataset):

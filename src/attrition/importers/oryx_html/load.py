@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
-from django.utils.text import slugify
 
-from attrition import history
 from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
-from attrition.catalog.services import alias_normalize, model_add_alias, model_lookup
+from attrition.catalog.services import alias_normalize, model_lookup
 from attrition.errors import InvalidInput
 from attrition.evidence.models import Evidence
 from attrition.evidence.services import url_canonical
-from attrition.importers import bulk
+from attrition.importers import bulk, linking
 from attrition.importers.common import (
     VIA,
     PlannedClaim,
@@ -31,11 +29,13 @@ from attrition.importers.common import (
     claims_plan,
     conflict_get,
     content_hash,
+    model_create,
     side_named,
 )
 from attrition.importers.models import SourceRecord
 from attrition.importers.oryx_html.parse import CategoryCheck, Item, Page, page_items
 from attrition.importers.registry import ImportOptions, ImportRefused, Progress
+from attrition.importers.removed import record_mark
 from attrition.importers.report import Change, Check, ImportReport, Rejection
 from attrition.losses.choices import Fate
 from attrition.losses.fates import fate_history_text
@@ -48,6 +48,8 @@ MAX_EXTERNAL_ID = 300
 # "Documenting Russian Equipment Losses ..." names the side that lost everything on the page.
 TITLE_SIDE = re.compile(r"Documenting (?P<side>\w+) Equipment Losses", re.I)
 SIDE_ADJECTIVES = {"russian": "russia", "ukrainian": "ukraine"}
+# The tag a loss gets while its item is gone from the Oryx page it was imported from.
+REMOVED_TAG = "removed from Oryx"
 
 
 @dataclass
@@ -74,6 +76,8 @@ class PlannedItem:
     urls: list[str]
     record: SourceRecord | None = None
     change: str = ""
+    # The loss of another source this item joins (same evidence), if any.
+    link: int | None = None
 
 
 @dataclass
@@ -90,6 +94,8 @@ class OryxPlan:
     unchanged_ids: list[int] = field(default_factory=list)
     new_models: dict[str, NewModel] = field(default_factory=dict)
     claims: list[PlannedClaim] = field(default_factory=list)
+    returned: list[SourceRecord] = field(default_factory=list)
+    removed: list[SourceRecord] = field(default_factory=list)
 
 
 # -- planning --------------------------------------------------------------------------------
@@ -327,7 +333,7 @@ def _plan_items(
         r.external_id: r
         for r in SourceRecord.objects.filter(
             source=SOURCE, external_id__startswith=f"{page_key}#"
-        ).only("id", "external_id", "content_hash", "raw", "loss_id")
+        ).only("id", "external_id", "content_hash", "raw", "loss_id", "removed_at")
     }
     models = _Models(plan)
     seen: set[str] = set()
@@ -346,8 +352,13 @@ def _plan_items(
         raw = _raw(plan.page_url, item)
         digest = content_hash(raw)
         record = existing.get(ext_id)
+        if record is not None and record.removed_at is not None:
+            plan.returned.append(record)
         if record is not None and record.content_hash == digest:
-            report.unchanged.append(ext_id)
+            if record.removed_at is not None:
+                report.updated.append(Change(ext_id, "back on the page"))
+            else:
+                report.unchanged.append(ext_id)
             plan.unchanged_ids.append(record.pk)
             continue
         model = models.get(item)
@@ -376,25 +387,68 @@ def _plan_items(
             planned.change = _change(record.raw, raw)
             plan.update.append(planned)
             report.updated.append(Change(ext_id, planned.change))
-    report.gone = sorted(set(existing) - seen)
+    _plan_removed(plan, existing, seen, sides)
+    _plan_links(plan)
+
+
+def _plan_links(plan: OryxPlan) -> None:
+    """Mark the new items that join a loss another source recorded with the same evidence."""
+    candidates = []
+    for p in plan.create:
+        category = (
+            p.model.category_id if p.model else p.new_model.category.pk if p.new_model else None
+        )
+        candidates.append(
+            linking.Candidate(
+                key=p.external_id,
+                urls=tuple(p.urls),
+                side_id=p.side.pk,
+                model_id=p.model.pk if p.model else None,
+                category_id=category,
+                number=p.item.number,
+            )
+        )
+    links = linking.links_plan(
+        candidates, source=SOURCE, conflict=plan.conflict, report=plan.report
+    )
+    for p in plan.create:
+        p.link = links.get(p.external_id)
+    if links:
+        plan.report.created = [x for x in plan.report.created if x not in links]
+
+
+def _plan_removed(
+    plan: OryxPlan,
+    existing: dict[str, SourceRecord],
+    seen: set[str],
+    sides: dict[str, Side | str],
+) -> None:
+    """Find the items of this page's imported sections that the page no longer lists.
+
+    The page is the whole list of its sections: an item of a section the page still has (and
+    whose side was found) that is gone from it is marked removed. Items of other pages, and of
+    sections this import could not read, are left alone.
+    """
+    sections = {name for name, side in sides.items() if isinstance(side, Side)}
+    for ext_id, record in sorted(existing.items()):
+        if ext_id in seen or record.removed_at is not None:
+            continue
+        if (record.raw or {}).get("section", "") in sections:
+            plan.removed.append(record)
+            plan.report.gone.append(ext_id)
 
 
 # -- applying --------------------------------------------------------------------------------
 
 
 def _model_create(new: NewModel, *, by: Any) -> EquipmentModel:
-    base = slugify(new.name)[:110] or "model"
-    slug, n = base, 2
-    while EquipmentModel.objects.filter(slug=slug).exists():
-        slug, n = f"{base}-{n}", n + 1
-    model = EquipmentModel.objects.create(
-        slug=slug, name=new.name, category=new.category, country_of_production=new.country
+    return model_create(
+        name=new.name,
+        category=new.category,
+        country=new.country,
+        by=by,
+        reason="named on an Oryx page",
     )
-    history.record_version(
-        model, by=by, kind=history.ChangeKind.IMPORT, reason="named on an Oryx page", via=VIA
-    )
-    model_add_alias(model=model, alias=new.name)
-    return model
 
 
 def _fates(planned: PlannedItem) -> list[dict[str, str]]:
@@ -430,12 +484,47 @@ def plan_apply(*, plan: OryxPlan, options: ImportOptions, progress: Progress) ->
     new_losses = [
         _item_new(planned, plan=plan, evidence=evidence, sides=sides, options=options)
         for planned in plan.create
+        if planned.link is None
     ]
     bulk.losses_write(new_losses, by=by, via=VIA, reason=reason, progress=progress)
+    links = [_item_link(planned, evidence=evidence) for planned in plan.create if planned.link]
+    bulk.links_write(links, by=by, via=VIA)
+    progress.advance(len(links))
     for planned in plan.update:
         _item_update(planned, evidence=evidence, by=by)
         progress.advance()
     SourceRecord.objects.filter(pk__in=plan.unchanged_ids).update(last_seen_at=timezone.now())
+    page = plan.page_url or plan.report.source
+    for record in plan.returned:
+        reason = f"Oryx item {record.external_id} is back on {page}"
+        record_mark(record, removed_at=None, by=by, reason=reason, tag=REMOVED_TAG)
+    now = timezone.now()
+    for record in plan.removed:
+        reason = f"Oryx item {record.external_id} is no longer listed on {page}"
+        record_mark(record, removed_at=now, by=by, reason=reason, tag=REMOVED_TAG)
+
+
+def _record(planned: PlannedItem, evidence: dict[str, Evidence]) -> SourceRecord:
+    return SourceRecord(
+        source=SOURCE,
+        external_id=planned.external_id,
+        raw_label=" ".join(link.text for link in planned.item.links),
+        raw_category=planned.item.category,
+        raw=planned.raw,
+        evidence=evidence[planned.urls[0]],
+        content_hash=planned.content_hash,
+    )
+
+
+def _item_link(planned: PlannedItem, *, evidence: dict[str, Evidence]) -> bulk.NewLink:
+    """Return the source record (and evidence) of an item that joins another source's loss."""
+    assert planned.link is not None, "only linked items"
+    return bulk.NewLink(
+        loss_id=planned.link,
+        evidence=[evidence[url] for url in planned.urls],
+        record=_record(planned, evidence),
+        item_number=planned.item.number,
+    )
 
 
 def _item_new(
@@ -459,19 +548,10 @@ def _item_new(
         captured_by=_captor(planned, sides),
         description=planned.item.label.note,
     )
-    record = SourceRecord(
-        source=SOURCE,
-        external_id=planned.external_id,
-        raw_label=" ".join(link.text for link in planned.item.links),
-        raw_category=planned.item.category,
-        raw=planned.raw,
-        evidence=evidence[planned.urls[0]],
-        content_hash=planned.content_hash,
-    )
     return bulk.NewLoss(
         loss=loss,
         evidence=[evidence[url] for url in planned.urls],
-        record=record,
+        record=_record(planned, evidence),
         item_number=planned.item.number,
     )
 

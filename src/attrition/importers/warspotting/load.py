@@ -23,8 +23,10 @@ from attrition.catalog.services import alias_normalize, model_add_alias, model_l
 from attrition.errors import InvalidInput
 from attrition.evidence.models import Evidence
 from attrition.evidence.services import evidence_create, url_canonical
+from attrition.importers import linking
 from attrition.importers.models import SourceRecord
 from attrition.importers.registry import ImportOptions, ImportRefused, Progress
+from attrition.importers.removed import record_mark, tag_names, tags_without
 from attrition.importers.report import Change, ImportReport, Rejection
 from attrition.importers.warspotting.parse import BadRecord, Feed, Record, record_parse
 from attrition.losses.choices import DatePrecision, Fate
@@ -60,6 +62,8 @@ class Planned:
     existing: SourceRecord | None = None
     old: Record | None = None
     change: str = ""
+    # The loss of another source this record joins (same evidence), if any.
+    link: int | None = None
 
 
 @dataclass
@@ -246,7 +250,31 @@ def plan_make(*, feed: Feed, options: ImportOptions) -> WarSpottingPlan:
             plan.update.append(planned)
             report.updated.append(Change(ext_id, planned.change))
     _plan_removed(plan, feed)
+    _plan_links(plan)
     return plan
+
+
+def _plan_links(plan: WarSpottingPlan) -> None:
+    """Mark the new records that join a loss another source recorded with the same evidence."""
+    candidates = []
+    for p in plan.create:
+        known = p.model if isinstance(p.model, EquipmentModel) else None
+        candidates.append(
+            linking.Candidate(
+                key=p.record.external_id,
+                urls=tuple(p.urls),
+                side_id=p.side.pk,
+                model_id=known.pk if known else None,
+                category_id=known.category_id if known else p.model.category.pk,
+            )
+        )
+    links = linking.links_plan(
+        candidates, source=SOURCE, conflict=plan.conflict, report=plan.report
+    )
+    for p in plan.create:
+        p.link = links.get(p.record.external_id)
+    if links:
+        plan.report.created = [x for x in plan.report.created if x not in links]
 
 
 def _plan_removed(plan: WarSpottingPlan, feed: Feed) -> None:
@@ -305,13 +333,8 @@ def _captor(side: Side, fate: Fate, sides: list[Side]) -> Side | None:
     return next(s for s in sides if s.pk != side.pk)
 
 
-def _tag_names(loss: Loss) -> list[str]:
-    return list(loss.tags.values_list("name", flat=True))
-
-
-def _without(names: list[str], drop: list[str]) -> list[str]:
-    slugs = {slugify(n)[:64] for n in drop}
-    return [n for n in names if slugify(n)[:64] not in slugs]
+_tag_names = tag_names
+_without = tags_without
 
 
 def plan_apply(*, plan: WarSpottingPlan, options: ImportOptions, progress: Progress) -> None:
@@ -349,6 +372,9 @@ def _record_create(
     options: ImportOptions,
 ) -> None:
     record = planned.record
+    if planned.link is not None:
+        _record_link(planned, link=planned.link, evidence=evidence, by=options.by)
+        return
     loss = loss_create(
         conflict=plan.conflict,
         side=planned.side,
@@ -377,6 +403,30 @@ def _record_create(
         raw=record.raw,
         loss=loss,
         evidence=evidence[planned.urls[0]] if planned.urls else None,
+        content_hash=planned.content_hash,
+    )
+
+
+def _record_link(planned: Planned, *, link: int, evidence: dict[str, Evidence], by: Any) -> None:
+    """Attach a record to the loss of another source citing its evidence, adding what it lacks."""
+    record = planned.record
+    loss = Loss.objects.get(pk=link)
+    shown = set(
+        Depiction.objects.filter(loss=loss, deleted_at__isnull=True).values_list(
+            "evidence_id", flat=True
+        )
+    )
+    for url in planned.urls:
+        if evidence[url].pk not in shown:
+            depiction_create(loss=loss, evidence=evidence[url], by=by, via=VIA)
+    SourceRecord.objects.create(
+        source=SOURCE,
+        external_id=record.external_id,
+        raw_label=f"{record.model} ({record.fate.value})"[:1000],
+        raw_category=record.type,
+        raw=record.raw,
+        loss=loss,
+        evidence=evidence[planned.urls[0]],
         content_hash=planned.content_hash,
     )
 
@@ -446,19 +496,10 @@ def _record_update(
 
 def _mark(record: SourceRecord, *, removed_at: Any, by: Any, reason: str) -> None:
     """Mark a source record removed from WarSpotting (or back), tagging its loss to match."""
-    record.refresh_from_db()
-    if record.loss_id is not None:
-        loss = Loss.objects.get(pk=record.loss_id)
-        names = _without(_tag_names(loss), [REMOVED_TAG])
-        if removed_at is not None:
-            names.append(REMOVED_TAG)
-        if sorted(names) != sorted(_tag_names(loss)):
-            loss_update(
-                loss=loss,
-                by=by,
-                tags=names,
-                reason=f"WarSpotting record {record.external_id}: {reason}",
-                via=VIA,
-            )
-    record.removed_at = removed_at
-    record.save(update_fields=["removed_at", "last_seen_at"])
+    record_mark(
+        record,
+        removed_at=removed_at,
+        by=by,
+        reason=f"WarSpotting record {record.external_id}: {reason}",
+        tag=REMOVED_TAG,
+    )
