@@ -143,6 +143,11 @@ def mapping_params(kind: str, *, mapping: str | None, mapping_file: str | None) 
     metavar="FILE",
     help="csv: a column mapping in a JSON file.",
 )
+@click.option(
+    "--allow-removals",
+    is_flag=True,
+    help="Mark items removed even when the input drops most of what the last import held.",
+)
 def import_(
     kind: str,
     file: str,
@@ -152,8 +157,10 @@ def import_(
     status: str,
     mapping: str | None,
     mapping_file: str | None,
+    allow_removals: bool,
 ) -> None:
-    """Import a tracker's page or file (KIND: oryx_html), reporting what changed.
+    """Import a tracker's page or file (KIND: oryx_html, oryx_csv, warspotting, csv), reporting
+    what changed.
 
     Every import is planned first; --dry-run stops there. Otherwise the plan is written in one
     transaction: all of it or, on an error, nothing.
@@ -166,7 +173,8 @@ def import_(
         side=side,
         status=status,
         dry_run=dry_run,
-        params=mapping_params(kind, mapping=mapping, mapping_file=mapping_file),
+        params=mapping_params(kind, mapping=mapping, mapping_file=mapping_file)
+        | ({"allow_removals": True} if allow_removals else {}),
     )
     # An importer of an API (warspotting) takes the API's base URL and fetches what is due.
     import_url = getattr(importer, "import_url", None)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from attrition.importers.models import SourceRecord
-from attrition.importers.registry import ImportOptions, import_run, source_read
+from attrition.importers.registry import ImportOptions, ImportRefused, import_run, source_read
 from attrition.importers.report import ImportReport
 from attrition.losses.models import Loss, LossVersion
 from tests.importers.conftest import needs_pages, oryx_set, page_bytes
@@ -92,3 +92,19 @@ def test_it_marks_an_item_gone_from_an_oryx_page_and_only_that_one() -> None:
     assert not SourceRecord.objects.filter(removed_at__isnull=False).exists()
     assert tags(removed.loss) == []
     assert import_page(page).changes_nothing
+
+
+def test_it_refuses_an_input_that_drops_most_of_its_scope_unless_allowed(tmp_path: Path) -> None:
+    full = [("Russia", "T-72B3", f"https://i.postimg.cc/b{n}/{n}.jpg") for n in range(30)]
+    import_csv(oryx_set(tmp_path / "s", full))
+    cut = oryx_set(tmp_path / "s", full[:5])  # a cut-off file: 25 of 30 items gone
+
+    with pytest.raises(ImportRefused, match="no longer lists 25 of the 30 items"):
+        import_csv(cut)
+    assert not SourceRecord.objects.filter(removed_at__isnull=False).exists()
+
+    data = source_read(cut, directory=True)
+    allowed = ImportOptions(params={"allow_removals": True})
+    report = import_run(kind="oryx_csv", data=data, source_name="set", options=allowed)
+    assert len(report.gone) == 25
+    assert SourceRecord.objects.filter(removed_at__isnull=False).count() == 25

@@ -12,10 +12,29 @@ from typing import Any
 from django.utils.text import slugify
 
 from attrition.importers.models import SourceRecord
+from attrition.importers.registry import ImportOptions, ImportRefused
 from attrition.losses.models import Loss
 from attrition.losses.services import loss_update
 
 VIA = "import"
+# An input that no longer lists more than this share of the items the last import of the same
+# scope held is more likely a page in a changed layout, or a cut-off file, than that many items
+# withdrawn by the source: it is refused unless the person importing says otherwise.
+MAX_REMOVED_SHARE = 0.5
+GUARD_FROM = 20  # removals below this many are never refused
+ALLOW = "allow_removals"  # the ImportOptions.params key (`attrition import --allow-removals`)
+
+
+def removals_check(*, removed: int, in_scope: int, options: ImportOptions, source: str) -> None:
+    """Raise ImportRefused if an import would mark most of its scope removed, unless allowed."""
+    if options.params.get(ALLOW) or removed < GUARD_FROM or removed <= MAX_REMOVED_SHARE * in_scope:
+        return
+    raise ImportRefused(
+        f"{source} no longer lists {removed} of the {in_scope} items the last import of the "
+        "same scope held: more likely a changed layout or a cut-off input than items "
+        "withdrawn; nothing was written. Check a dry run's report, then import with "
+        "--allow-removals to mark them removed."
+    )
 
 
 def tag_names(loss: Loss) -> list[str]:

@@ -38,7 +38,7 @@ from attrition.importers.common import (
 from attrition.importers.models import SourceRecord
 from attrition.importers.oryx_csv.read import Dataset, Item, Total, file_name
 from attrition.importers.registry import ImportOptions, ImportRefused, Progress
-from attrition.importers.removed import record_mark
+from attrition.importers.removed import record_mark, removals_check
 from attrition.importers.report import Change, Check, ImportReport, Rejection
 from attrition.losses.choices import DatePrecision, Fate
 from attrition.losses.fates import fate_history_text
@@ -101,6 +101,7 @@ class CsvPlan:
     new_models: dict[str, NewModel] = field(default_factory=dict)
     returned: list[SourceRecord] = field(default_factory=list)
     removed: list[SourceRecord] = field(default_factory=list)
+    in_scope: int = 0  # items of the scope the last import held, for the removals guard
 
 
 def external_id(item: Item) -> str:
@@ -173,6 +174,9 @@ def plan_make(*, dataset: Dataset, options: ImportOptions) -> CsvPlan:
     sides = _sides(dataset, conflict, options)
     _plan_claims(plan, dataset.totals, sides)
     resolved = _plan_items(plan, dataset, sides)
+    removals_check(
+        removed=len(plan.removed), in_scope=plan.in_scope, options=options, source=report.source
+    )
     report.checks = _checks(plan, dataset, sides, resolved)
     return plan
 
@@ -363,6 +367,11 @@ def _plan_removed(
             )
         return
     countries = {country for country, side in sides.items() if isinstance(side, Side)}
+    plan.in_scope = sum(
+        1
+        for r in existing.values()
+        if r.removed_at is None and (r.raw or {}).get("country") in countries
+    )
     for ext_id, record in sorted(existing.items()):
         if ext_id in seen or record.removed_at is not None:
             continue

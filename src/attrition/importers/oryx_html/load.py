@@ -35,7 +35,7 @@ from attrition.importers.common import (
 from attrition.importers.models import SourceRecord
 from attrition.importers.oryx_html.parse import CategoryCheck, Item, Page, page_items
 from attrition.importers.registry import ImportOptions, ImportRefused, Progress
-from attrition.importers.removed import record_mark
+from attrition.importers.removed import record_mark, removals_check
 from attrition.importers.report import Change, Check, ImportReport, Rejection
 from attrition.losses.choices import Fate
 from attrition.losses.fates import fate_history_text
@@ -96,6 +96,7 @@ class OryxPlan:
     claims: list[PlannedClaim] = field(default_factory=list)
     returned: list[SourceRecord] = field(default_factory=list)
     removed: list[SourceRecord] = field(default_factory=list)
+    in_scope: int = 0  # items of the scope the last import held, for the removals guard
 
 
 # -- planning --------------------------------------------------------------------------------
@@ -282,6 +283,9 @@ def plan_make(*, page: Page, options: ImportOptions) -> OryxPlan:
                 )
     _plan_claims(plan, sides)
     _plan_items(plan, items, sides, options)
+    removals_check(
+        removed=len(plan.removed), in_scope=plan.in_scope, options=options, source=report.source
+    )
     return plan
 
 
@@ -430,6 +434,11 @@ def _plan_removed(
     sections this import could not read, are left alone.
     """
     sections = {name for name, side in sides.items() if isinstance(side, Side)}
+    plan.in_scope = sum(
+        1
+        for r in existing.values()
+        if r.removed_at is None and (r.raw or {}).get("section", "") in sections
+    )
     for ext_id, record in sorted(existing.items()):
         if ext_id in seen or record.removed_at is not None:
             continue
