@@ -210,6 +210,12 @@ LOG_LEVEL = declare(
     "Logging level: DEBUG, INFO, WARNING or ERROR.",
     parse_str,
 )
+LOG_FORMAT = declare(
+    "ATTRITION_LOG_FORMAT",
+    "plain",
+    "Log lines as plain text (plain) or as one JSON object per line (json), for log collectors.",
+    parse_str,
+)
 FETCH_ALLOW = declare(
     "ATTRITION_FETCH_ALLOW",
     "",

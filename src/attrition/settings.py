@@ -76,6 +76,9 @@ if _log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
     raise config.SettingError(
         f"ATTRITION_LOG_LEVEL={_log_level!r} is not one of DEBUG, INFO, WARNING, ERROR"
     )
+_log_format = config.LOG_FORMAT.read().lower()
+if _log_format not in {"plain", "json"}:
+    raise config.SettingError(f"ATTRITION_LOG_FORMAT={_log_format!r} is not one of plain, json")
 _queue_immediate = config.QUEUE_IMMEDIATE.read()
 
 # All values are good: now create the data directory and what lives in it.
@@ -229,8 +232,11 @@ HUEY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "attrition.ops.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": _log_format}},
     "root": {"handlers": ["console"], "level": _log_level},
     "loggers": {"huey": {"level": "WARNING" if _log_level == "INFO" else _log_level}},
 }
