@@ -175,3 +175,9 @@ def test_it_downloads_exactly_what_the_search_page_shows(
     response = anon_client.get(download)
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [int(r["id"]) for r in rows] == shown
+
+
+def test_the_weekly_chart_counts_weeks_from_monday(pub: Published, anon_client: Client) -> None:
+    page = html(anon_client, "/c/test-war/charts/?period=week&split=fate")
+    # 29 July and 1 August 2021 (a Thursday and a Sunday) fall in the week of Monday 26 July.
+    assert '"periods": ["2021-07-26", "2021-08-02", "2021-08-09", "2021-09-06"]' in page

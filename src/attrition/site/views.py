@@ -62,7 +62,7 @@ def loss_page(request: HttpRequest, pk: int) -> HttpResponse:
             "admin_unit",
             "admin_unit__parent",
             "merged_into",
-        ),
+        ).defer("admin_unit__geometry", "admin_unit__parent__geometry"),
         pk=pk,
         deleted_at__isnull=True,
         conflict__is_public=True,

@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncDay, TruncMonth, TruncWeek, TruncYear
+from django.db.models import Count, F, QuerySet
+from django.db.models.functions import Coalesce
 
 from attrition.catalog.models import EquipmentModel, Side
 from attrition.errors import InvalidInput
@@ -17,8 +17,6 @@ from attrition.territory.models import AdminUnit
 
 PERIODS = ("day", "week", "month", "year")
 STAT_DIMENSIONS = ("side", "category", "model", "fate", "period", "province", "district")
-
-_TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth, "year": TruncYear}
 
 
 @dataclass
@@ -41,8 +39,9 @@ class Stats:
 def losses_stats(*, queryset: QuerySet[Loss], by: list[str], period: str = "month") -> Stats:
     """Count `queryset` grouped by any of side, category, model, fate, period, province, district.
 
-    Grouped in the database on raw columns (side, model, fate, unit, period start), then folded in
-    Python into the requested dimensions: categories and provinces are lookups of those columns.
+    Grouped in the database on raw columns (side, model, fate, unit, day of first sighting), then
+    folded in Python into the requested dimensions: categories, provinces and periods are lookups
+    of those columns.
     """
     unknown = [d for d in by if d not in STAT_DIMENSIONS]
     if unknown or len(set(by)) != len(by):
@@ -61,10 +60,15 @@ def losses_stats(*, queryset: QuerySet[Loss], by: list[str], period: str = "mont
         columns.append("fate")
     if "province" in by or "district" in by:
         columns.append("admin_unit_id")
-    qs = queryset.order_by()
     if "period" in by:
-        qs = qs.annotate(period_start=_TRUNC[period]("first_seen"))
-        columns.append("period_start")
+        # By day in the database (a plain column: no date function per row, which SQLite runs
+        # in Python), folded into weeks, months or years below.
+        columns.append("first_seen")
+    # Grouped on COALESCE(column, column), the column's own value: given a plain column, SQLite's
+    # planner walks that column's index for the GROUP BY order, reading every row, instead of the
+    # covering index of the filter (~100 ms -> ~40 ms for 88,000 losses, bench/publish.py).
+    qs = queryset.order_by().annotate(**{f"g_{c}": Coalesce(F(c), F(c)) for c in columns})
+    columns = [f"g_{c}" for c in columns]
     grouped = qs.values(*columns).annotate(n=Count("pk")) if columns else []
     labels: dict[str, dict[str, str]] = {d: {} for d in by if d not in ("fate", "period")}
     lookups = _stat_lookups(by, labels)
@@ -130,20 +134,21 @@ def _stat_lookups(by: list[str], labels: dict[str, dict[str, str]]) -> _Lookups:
 
 def _stat_key(dim: str, row: dict[str, Any], lookups: _Lookups, period: str) -> str | None:
     if dim == "side":
-        return lookups.side.get(row["side_id"])
+        return lookups.side.get(row["g_side_id"])
     if dim == "model":
-        return lookups.model.get(row["model_id"])
+        return lookups.model.get(row["g_model_id"])
     if dim == "category":
-        return lookups.category_of_model.get(row["model_id"])
+        return lookups.category_of_model.get(row["g_model_id"])
     if dim == "fate":
-        return str(row["fate"])
+        return str(row["g_fate"])
     if dim == "period":
-        start = row["period_start"]
-        if start is None:
+        day = row["g_first_seen"]
+        if day is None:
             return None
-        day = start.date() if isinstance(start, dt.datetime) else start
+        if period == "week":  # weeks start on Monday, as ISO 8601 (and TruncWeek) have them
+            return str((day - dt.timedelta(days=day.weekday())).isoformat())
         return str(day.isoformat()[: 7 if period == "month" else 4 if period == "year" else 10])
-    unit = row["admin_unit_id"]
+    unit = row["g_admin_unit_id"]
     if unit is None:
         return None
     return lookups.province.get(unit) if dim == "province" else lookups.district.get(unit)
