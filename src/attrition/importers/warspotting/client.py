@@ -27,7 +27,7 @@ from urllib3.exceptions import HTTPError, LocationParseError
 from attrition import config
 from attrition.capture.errors import FetchFailed, FetchRefused
 from attrition.capture.guard import Network, Target, url_vet
-from attrition.capture.steps.http_fetch import REDIRECTS, network_error
+from attrition.capture.steps.http_fetch import REDIRECTS, network_error, pool_for
 from attrition.capture.tools import version_of
 from attrition.errors import AttritionError
 
@@ -211,22 +211,7 @@ class Client:
 
     def _request(self, target: Target) -> Any:
         timeout = urllib3.Timeout(connect=min(10.0, self.timeout_s), read=self.timeout_s)
-        pool: urllib3.HTTPConnectionPool
-        if target.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(
-                str(target.address),
-                target.port,
-                timeout=timeout,
-                retries=False,
-                maxsize=1,
-                cert_reqs="CERT_REQUIRED",
-                server_hostname=target.host,
-                assert_hostname=target.host,
-            )
-        else:
-            pool = urllib3.HTTPConnectionPool(
-                str(target.address), target.port, timeout=timeout, retries=False, maxsize=1
-            )
+        pool = pool_for(target, timeout)
         headers = {
             "Host": target.host_header,
             "User-Agent": self.user_agent,

@@ -150,12 +150,14 @@ def run(
         response.close()
 
 
-def request(target: Target, limits: Limits) -> BaseHTTPResponse:
-    """Send the GET for a vetted target, connecting to its vetted address; return the response."""
-    timeout = urllib3.Timeout(connect=limits.connect_s, read=limits.read_s)
-    pool: urllib3.HTTPConnectionPool
+def pool_for(target: Target, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPool:
+    """Return a one-connection pool to a vetted target's vetted address (TLS checked by name).
+
+    Connecting to the address the guard vetted, never to the name again, is what keeps a DNS
+    answer that changes between the check and the connection from reaching a private address.
+    """
     if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
+        return urllib3.HTTPSConnectionPool(
             str(target.address),
             target.port,
             timeout=timeout,
@@ -165,10 +167,14 @@ def request(target: Target, limits: Limits) -> BaseHTTPResponse:
             server_hostname=target.host,
             assert_hostname=target.host,
         )
-    else:
-        pool = urllib3.HTTPConnectionPool(
-            str(target.address), target.port, timeout=timeout, retries=False, maxsize=1
-        )
+    return urllib3.HTTPConnectionPool(
+        str(target.address), target.port, timeout=timeout, retries=False, maxsize=1
+    )
+
+
+def request(target: Target, limits: Limits) -> BaseHTTPResponse:
+    """Send the GET for a vetted target, connecting to its vetted address; return the response."""
+    pool = pool_for(target, urllib3.Timeout(connect=limits.connect_s, read=limits.read_s))
     headers = {
         "Host": target.host_header,
         "User-Agent": user_agent(),
