@@ -58,7 +58,10 @@ def test_it_runs_jobs_through_redis(tmp_path: Path) -> None:
     with redis_queue() as (url, name):
         huey = huey_for({"ATTRITION_QUEUE": url, "ATTRITION_QUEUE_NAME": name}, tmp_path)
         assert type(huey).__name__ == "RedisExpireHuey"
-        assert round_trip(huey) == 5
+        try:
+            assert round_trip(huey) == 5
+        finally:
+            huey.storage.pool.disconnect()
 
 
 @pytest.mark.postgres
