@@ -35,6 +35,7 @@ class Candidate:
     model_id: int | None
     category_id: int | None
     number: int | None = None
+    reported: str = ""  # how the report's `created` names it, when not by its key
 
 
 @dataclass
@@ -49,7 +50,10 @@ class _Loss:
 def links_plan(
     candidates: Sequence[Candidate], *, source: str, conflict: Conflict, report: ImportReport
 ) -> dict[str, int]:
-    """Return the loss each linkable candidate joins, by key; report links and conflicts."""
+    """Return the loss each linkable candidate joins, by key; report links and conflicts.
+
+    The linked candidates move in the report from `created` to `linked`.
+    """
     by_url: dict[str, list[Candidate]] = {}
     for candidate in candidates:
         for url in candidate.urls:
@@ -87,6 +91,9 @@ def links_plan(
             report.linked.append(
                 f"{c.key}: linked to loss #{loss.pk} from {', '.join(sorted(loss.sources))}"
             )
+    # A linked item creates no loss: it leaves the report's `created` for its `linked`.
+    joined = {c.reported or c.key for c in candidates if c.key in linked}
+    report.created = [x for x in report.created if x not in joined]
     return linked
 
 

@@ -215,6 +215,7 @@ def _plan_links(plan: CsvPlan) -> None:
                     side_id=p.row.side.pk,
                     model_id=known.pk if known else None,
                     category_id=known.category_id if known else model.category.pk,
+                    reported=f"row {p.row.number}: {p.row.external_id}",
                 )
             )
         links = linking.links_plan(
@@ -222,8 +223,6 @@ def _plan_links(plan: CsvPlan) -> None:
         )
         for p in rows:
             p.link = links.get(p.row.external_id)
-            if p.link is not None:
-                plan.report.created.remove(f"row {p.row.number}: {p.row.external_id}")
 
 
 # -- applying --------------------------------------------------------------------------------

@@ -417,8 +417,6 @@ def _plan_links(plan: OryxPlan) -> None:
     )
     for p in plan.create:
         p.link = links.get(p.external_id)
-    if links:
-        plan.report.created = [x for x in plan.report.created if x not in links]
 
 
 def _plan_removed(

@@ -273,8 +273,6 @@ def _plan_links(plan: WarSpottingPlan) -> None:
     )
     for p in plan.create:
         p.link = links.get(p.record.external_id)
-    if links:
-        plan.report.created = [x for x in plan.report.created if x not in links]
 
 
 def _plan_removed(plan: WarSpottingPlan, feed: Feed) -> None:
