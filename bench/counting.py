@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from run import _setup, _time
+from run import _catalog, _setup, _time
 
 
 def _populate_fast(n: int, *, seed: int = 1) -> Any:
@@ -34,26 +34,10 @@ def _populate_fast(n: int, *, seed: int = 1) -> Any:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
     from attrition.losses.models import Loss, LossVersion
 
     rng = random.Random(seed)
-    conflict = Conflict.objects.create(slug=f"bench-{seed}", name=f"Bench war {seed}")
-    sides = [
-        Side.objects.create(conflict=conflict, slug=f"s{i}", name=f"Side {i}", short_name=f"S{i}")
-        for i in range(2)
-    ]
-    categories = [
-        Category.objects.get_or_create(slug=f"bench-c{i}", defaults={"name": f"Bench cat {i}"})[0]
-        for i in range(12)
-    ]
-    models = [
-        EquipmentModel.objects.get_or_create(
-            slug=f"bench-m{i}",
-            defaults={"name": f"Bench model {i}", "category": categories[i % 12]},
-        )[0]
-        for i in range(300)
-    ]
+    conflict, sides, models = _catalog(seed)
     side_ids, model_ids = [x.pk for x in sides], [x.pk for x in models]
     fates = ["destroyed", "damaged", "abandoned", "captured"]
     statuses = ["verified"] * 8 + ["submitted", "draft"]

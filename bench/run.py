@@ -23,15 +23,10 @@ def _setup() -> None:
     instance_setup()
 
 
-def _populate(n: int, *, seed: int = 1) -> Any:
-    """Insert n losses with three versions each (created, edited, verified), in bulk."""
-    from django.db import transaction
-    from django.utils import timezone
-
+def _catalog(seed: int) -> tuple[Any, list[Any], list[Any]]:
+    """Return a bench conflict of its own with two sides, and 300 models in 12 categories."""
     from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
-    from attrition.losses.models import Loss, LossVersion
 
-    rng = random.Random(seed)
     conflict = Conflict.objects.create(slug=f"bench-{seed}", name=f"Bench war {seed}")
     sides = [
         Side.objects.create(conflict=conflict, slug=f"s{i}", name=f"Side {i}", short_name=f"S{i}")
@@ -48,6 +43,18 @@ def _populate(n: int, *, seed: int = 1) -> Any:
         )[0]
         for i in range(300)
     ]
+    return conflict, sides, models
+
+
+def _populate(n: int, *, seed: int = 1) -> Any:
+    """Insert n losses with three versions each (created, edited, verified), in bulk."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from attrition.losses.models import Loss, LossVersion
+
+    rng = random.Random(seed)
+    conflict, sides, models = _catalog(seed)
     fates = ["destroyed", "damaged", "abandoned", "captured"]
     start = timezone.now() - dt.timedelta(days=400)
     batch = 20_000
