@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from skimage import data
 
 from attrition.dedup.features import (
+    MATCH_POINTS,
     Features,
     extract,
     extract_mirrored,
@@ -145,6 +147,20 @@ def test_it_verifies_many_as_it_verifies_one(astronaut: Image.Image, stored: Fea
     verdicts = verify_many(query, others)
     assert [v.same for v in verdicts] == [False, True, False]
     assert verdicts[1] == verify(query, stored)
+
+
+def test_it_matches_no_keypoint_past_match_points(astronaut: Image.Image, stored: Features) -> None:
+    query = extract(jpeg(crop(astronaut, 0.05)))
+    assert min(len(query.keypoints), len(stored.keypoints)) > MATCH_POINTS
+
+    def head(f: Features) -> Features:
+        cut = slice(MATCH_POINTS)
+        return dataclasses.replace(f, keypoints=f.keypoints[cut], descriptors=f.descriptors[cut])
+
+    verdict = verify(query, stored)
+    assert verdict.same, verdict.reason
+    assert verdict.matches <= MATCH_POINTS
+    assert verdict == verify(head(query), head(stored))  # the rest cost nothing and change nothing
 
 
 def test_it_round_trips_features_through_bytes(stored: Features) -> None:
