@@ -59,12 +59,14 @@ def media_hashes(media_root: Path) -> dict[str, str]:
 
 
 def sqlite_counts(data_dir: Path) -> dict[str, int]:
-    """Return the row count of every table of a data directory's SQLite database."""
+    """Return the row count of every table of a data directory's SQLite database (not of the
+    virtual tables and their shadow tables: indexes made from the others, such as FTS5's)."""
     with sqlite3.connect(data_dir / "attrition.sqlite3") as db:
         names = [
             row[0]
             for row in db.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "
+                "AND name NOT LIKE 'sqlite_%'"
             )
         ]
         return {name: db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names}

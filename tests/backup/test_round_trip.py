@@ -61,6 +61,17 @@ def test_it_backs_up_and_restores_every_record_and_file_on_sqlite(
         pytest.raises(sqlite3.IntegrityError, match="append_only"),
     ):
         db.execute("DELETE FROM evidence_custodyevent")
+    # The text search index is made again from the restored rows, and it holds every one.
+    with sqlite3.connect(target / "attrition.sqlite3") as db:
+        db.execute("INSERT INTO losses_loss_text (losses_loss_text) VALUES ('integrity-check')")
+        indexed = db.execute(
+            "SELECT count(*) FROM losses_loss_text WHERE losses_loss_text MATCH '\"los\"'"
+        ).fetchone()[0]
+        texts = db.execute(
+            "SELECT count(*) FROM losses_loss WHERE markings || unit || place_text || description"
+            " LIKE '%los%'"
+        ).fetchone()[0]
+    assert indexed == texts > 0
 
 
 def test_it_writes_a_directory_backup_that_restores(sqlite_instance: Path, tmp_path: Path) -> None:

@@ -241,13 +241,27 @@ def sequences_reset(
             cursor.execute(sql)
 
 
+def derived_tables(connection: BaseDatabaseWrapper) -> set[str]:
+    """Return SQLite's virtual tables and their shadow tables: indexes made from other tables'
+    rows (the losses' text search), which are no data of their own and are never copied."""
+    if connection.vendor != "sqlite":
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' "
+            "AND type IN ('virtual', 'shadow')"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def tables_with_rows(connection: BaseDatabaseWrapper) -> list[str]:
-    """Return the tables that hold rows, besides those `migrate` fills by itself."""
+    """Return the tables that hold rows, besides those `migrate` fills by itself (and indexes)."""
     qn = connection.ops.quote_name
+    skip = {*MIGRATE_FILLED, "django_migrations", *derived_tables(connection)}
     found = []
     with connection.cursor() as cursor:
         for table in sorted(connection.introspection.table_names(cursor)):
-            if table in {*MIGRATE_FILLED, "django_migrations"}:
+            if table in skip:
                 continue
             cursor.execute(f"SELECT 1 FROM {qn(table)} LIMIT 1")  # noqa: S608 - a table name
             if cursor.fetchone() is not None:

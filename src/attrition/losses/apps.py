@@ -8,6 +8,9 @@ class LossesConfig(AppConfig):
     verbose_name = "Losses"
 
     def ready(self) -> None:
-        from attrition.losses.guards import on_post_migrate
+        from attrition.losses import guards, textsearch
 
-        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="losses_merge_guard")
+        post_migrate.connect(guards.on_post_migrate, sender=self, dispatch_uid="losses_merge_guard")
+        post_migrate.connect(
+            textsearch.on_post_migrate, sender=self, dispatch_uid="losses_text_index"
+        )

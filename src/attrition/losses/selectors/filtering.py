@@ -6,8 +6,11 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from django.db import connections
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.lookups import In
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from attrition.catalog.models import Category, Conflict, EquipmentModel, Side
 from attrition.errors import InvalidInput
@@ -15,6 +18,7 @@ from attrition.evidence.models import Capture
 from attrition.losses.choices import Fate
 from attrition.losses.models import Depiction, Loss, Tag
 from attrition.losses.tally import public_losses
+from attrition.losses.textsearch import MIN_LENGTH, TABLE
 from attrition.territory.models import AdminUnit
 
 FILTER_FIELDS = (
@@ -31,6 +35,11 @@ FILTER_FIELDS = (
     "q",
 )
 _LIST_FIELDS = frozenset({"side", "category", "model", "fate", "place", "tag"})
+# From this many text hits on, a page is read faster by walking the list's index and testing each
+# loss against the hits than by fetching every hit and sorting them (at 100,000 losses on SQLite:
+# ~1 us a hit against ~0.08 us a loss walked). SQLite's planner cannot tell: it has no statistics
+# of a virtual table, and always starts from the hits.
+_WALK_FROM = 1000
 
 
 class LossFilter(BaseModel):
@@ -55,8 +64,19 @@ class LossFilter(BaseModel):
         default=None, description="Only losses with (true) or without (false) an archived video."
     )
     q: str = Field(
-        default="", max_length=200, description="Text in markings, unit, place or model name."
+        default="",
+        max_length=200,
+        description="Text found anywhere, in any case, in the markings, unit, place, description "
+        "or the model's name or alias; or #id.",
     )
+
+    @field_validator("q")
+    @classmethod
+    def _q_has_no_nul(cls, value: str) -> str:
+        # No stored text can hold one (PostgreSQL refuses it), and SQLite ends a string there.
+        if "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
 
     @classmethod
     def from_query(cls, query: Mapping[str, Any]) -> LossFilter:
@@ -138,6 +158,10 @@ def losses_filter(*, filters: LossFilter, queryset: QuerySet[Loss] | None = None
         conflict = Conflict.objects.filter(slug=filters.conflict).first()
         if conflict is None:
             raise InvalidInput(f"unknown conflict: {filters.conflict}")
+        if queryset is None and conflict.is_public:
+            # Its losses without the subquery over public conflicts: with it, SQLite cannot
+            # group or order from an index (grouped counts of a conflict: 45 ms -> 12 ms).
+            qs = public_losses()
         qs = qs.filter(conflict_id=conflict.pk)
     if filters.side:
         sides = Side.objects.filter(conflict=conflict) if conflict else Side.objects.all()
@@ -177,22 +201,53 @@ def losses_filter(*, filters: LossFilter, queryset: QuerySet[Loss] | None = None
     if filters.has_video is not None:
         qs = qs.filter(_has_video()) if filters.has_video else qs.exclude(_has_video())
     if filters.q:
-        qs = qs.filter(_text_query(filters.q))
+        qs = qs.filter(_text_query(filters.q, using=qs.db))
     return qs
 
 
-def _text_query(text: str) -> Q:
-    """Return a condition matching `text` in a loss's words, its model's name or alias, or "#id"."""
+class _Unindexed(Func):
+    """`+column`: the column's value, which SQLite's planner will not look up in an index."""
+
+    template = "+%(expressions)s"
+
+
+def _text_query(text: str, *, using: str) -> Q:
+    """Return a condition matching `text` in a loss's words, its model's name or alias, or "#id".
+
+    Words match anywhere in the markings, unit, place or description, whatever the case. With
+    3 characters or more they are looked up in the index of losses.textsearch; shorter ones are
+    found by reading every loss (a trigram index cannot find them).
+    """
     text = text.strip()
     if text.startswith("#") and text[1:].isdigit():
         return Q(pk=int(text[1:]))
-    models = EquipmentModel.objects.filter(
-        Q(name__icontains=text) | Q(aliases__alias__icontains=text)
-    ).values_list("id", flat=True)
-    return (
-        Q(markings__icontains=text)
-        | Q(unit__icontains=text)
-        | Q(place_text__icontains=text)
-        | Q(description__icontains=text)
-        | Q(model_id__in=list(set(models)))
+    model_ids = sorted(
+        set(
+            EquipmentModel.objects.filter(
+                Q(name__icontains=text) | Q(aliases__alias__icontains=text)
+            ).values_list("id", flat=True)
+        )
     )
+    by_model = Q(model_id__in=model_ids)
+    connection = connections[using]
+    if connection.vendor != "sqlite" or len(text) < MIN_LENGTH:
+        # On PostgreSQL, UPPER(column) LIKE UPPER('%text%') (escaped) is what the index holds.
+        return (
+            Q(markings__icontains=text)
+            | Q(unit__icontains=text)
+            | Q(place_text__icontains=text)
+            | Q(description__icontains=text)
+            | by_model
+        )
+    # One FTS5 string ("" is a quote in it): the reader's text is matched, never parsed.
+    phrase = '"' + text.replace('"', '""') + '"'
+    hits = RawSQL(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [phrase])  # noqa: S608, S611
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH %s LIMIT %s)",  # noqa: S608
+            [phrase, _WALK_FROM],
+        )
+        few = cursor.fetchone()[0] < _WALK_FROM
+    if few and not model_ids:
+        return Q(pk__in=hits)  # from the hits, sorted afterwards
+    return Q(In(_Unindexed(F("pk")), hits)) | by_model  # a walk of the list's index
