@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from attrition.losses.choices import ReviewStatus
+from attrition.losses.models import Loss, Tag
 from tests.ledger import Ledger
 from tests.site.published import Published, published
 
@@ -30,6 +31,28 @@ def test_it_lists_only_verified_losses_to_anonymous_readers(
     pub: Published, anon_client: Client
 ) -> None:
     assert sorted(ids(anon_client, "limit=500")) == sorted(x.pk for x in pub.public)
+
+
+def test_each_listed_loss_is_the_loss_as_its_own_page_shows_it(
+    pub: Published, anon_client: Client
+) -> None:
+    loss = pub.public[0]
+    # Tags out of order, and a fate history as older records store it (no detail, extra keys).
+    loss.tags.add(Tag.objects.create(slug="zulu", name="zulu"))
+    loss.tags.add(Tag.objects.create(slug="a", name="a"))
+    history = [{"fate": "captured"}, {"fate": "destroyed", "date": "2021-08-20", "note": "x"}]
+    Loss.objects.filter(pk=loss.pk).update(fate_history=history, fate="destroyed")
+    listed = anon_client.get("/api/v1/losses?limit=500").json()["items"]
+    assert len(listed) == len(pub.public)
+    for item in listed:
+        assert item == anon_client.get(f"/api/v1/losses/{item['id']}").json()
+    first = next(item for item in listed if item["id"] == loss.pk)
+    assert first["tags"] == sorted(t.name for t in loss.tags.all())
+    assert {"a", "zulu"} <= set(first["tags"])
+    assert first["fate_history"] == [
+        {"fate": "captured", "detail": "", "date": None},
+        {"fate": "destroyed", "detail": "", "date": "2021-08-20"},
+    ]
 
 
 def test_it_lists_only_verified_losses_to_reviewers_too(

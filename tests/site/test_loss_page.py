@@ -132,6 +132,25 @@ def test_it_lists_the_records_merged_into_it(
     assert "same hull number" not in history
 
 
+def test_a_merged_loss_keeps_its_history_ending_on_the_merge(
+    pub: Published, anon_client: Client, reviewer: User
+) -> None:
+    kept = pub.public[1]
+    twin = pub.ledger.loss(model=pub.ledger.t55, fates=["captured"])
+    loss_merge(loss=twin, into=kept, by=reviewer, reason="same hull number")
+    history = html(anon_client, f"/losses/{twin.pk}/history/")
+    assert "Published (verified by a reviewer)." in history
+    assert f'Merged into <a href="/losses/{kept.pk}/">#{kept.pk}</a>' in history
+    assert history.index("Published (verified") < history.index("Merged into")
+    assert "same hull number" not in history
+    # Never public before the merge: its history is the other record's.
+    draft = pub.ledger.loss(model=pub.ledger.t55, status=ReviewStatus.SUBMITTED)
+    loss_merge(loss=draft, into=kept, by=reviewer, reason="")
+    response = anon_client.get(f"/losses/{draft.pk}/history/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/losses/{kept.pk}/history/"
+
+
 def test_it_lists_items_a_reviewer_found_different(
     pub: Published, anon_client: Client, reviewer: User
 ) -> None:

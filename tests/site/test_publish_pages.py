@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from attrition.losses.models import LossVersion
+from attrition.losses.selectors import losses_stats, public_ledger
 from attrition.losses.snapshots import snapshot_manifest, snapshot_refresh
 from tests.ledger import Ledger
 from tests.site.published import Published, published
@@ -46,6 +48,22 @@ def test_it_gives_each_side_an_at_least_sentence_with_a_permalink(
     assert 'href="/c/test-war/overview/#side-andsf"' in page
     assert 'id="side-andsf"' in page
     assert "/losses/?conflict=test-war&amp;side=taliban" in page
+
+
+def test_its_category_tables_hold_the_public_counts(pub: Published, anon_client: Client) -> None:
+    page = html(anon_client, "/c/test-war/overview/")
+    shown = {
+        (side, category): int(total)
+        for side, category, total in re.findall(
+            r'<tr id="side-([\w-]+?)-(test-[\w-]+)">.*?</th>\s*<td>(\d+)</td>', page, re.S
+        )
+    }
+    stats = losses_stats(
+        queryset=public_ledger().filter(conflict__slug="test-war"), by=["side", "category"]
+    )
+    counted = {(r.key["side"], r.key["category"]): r.count for r in stats.rows}
+    assert shown == counted
+    assert sum(shown.values()) == stats.total > 0
 
 
 def test_it_says_what_changed_since_yesterday_and_last_week(

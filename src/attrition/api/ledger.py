@@ -30,8 +30,8 @@ from attrition.losses.selectors import (
     LossFilter,
     ledger_changed_at,
     losses_filter,
-    losses_page,
     losses_stats,
+    page_ids,
     public_ledger,
     sort_order,
 )
@@ -192,23 +192,22 @@ class PageQuery(Schema):
 
 
 def loss_page_query(request: HttpRequest, filters: LossFilter, page: PageQuery) -> dict[str, Any]:
-    """Return one page of the filtered public ledger as {"items": [Loss], "next_cursor", ...}."""
-    queryset = losses_filter(filters=filters).select_related("conflict", "side", "model__category")
-    found = losses_page(
-        queryset=queryset.prefetch_related("tags"),
+    """Return one page of the filtered public ledger: {"items": [loss ids], "next_cursor", ...}."""
+    ids, next_cursor = page_ids(
+        queryset=losses_filter(filters=filters),
         sort=page.sort,
         cursor=page.cursor,
         limit=page.limit,
     )
     next_url = None
-    if found.next_cursor:
+    if next_cursor:
         query = [*filters.query_pairs(), ("sort", page.sort), ("limit", str(page.limit))]
-        next_url = f"{request.path}?{urlencode([*query, ('cursor', found.next_cursor)])}"
+        next_url = f"{request.path}?{urlencode([*query, ('cursor', next_cursor)])}"
     return {
-        "items": found.items,
-        "next_cursor": found.next_cursor,
+        "items": ids,
+        "next_cursor": next_cursor,
         "next": next_url,
-        "sort": found.sort,
+        "sort": page.sort,
         "limit": page.limit,
     }
 

@@ -169,6 +169,19 @@ class Loss(models.Model):
                 name="losses_loss_public_place",
                 condition=Q(status=ReviewStatus.VERIFIED, deleted_at__isnull=True),
             ),
+            # A conflict's public losses by day: counts by period stream from it, no sort.
+            models.Index(
+                fields=["conflict", "first_seen", "side", "model", "fate", "admin_unit"],
+                name="losses_loss_public_period",
+                condition=Q(status=ReviewStatus.VERIFIED, deleted_at__isnull=True),
+            ),
+            # One side's list newest first (alone, or with a fate, model or place), read in
+            # index order; created by migration 0008 (NULLS LAST on PostgreSQL, as below).
+            models.Index(
+                fields=["side", "-first_seen", "-id", "fate", "model", "conflict", "admin_unit"],
+                name="losses_loss_public_side",
+                condition=Q(status=ReviewStatus.VERIFIED, deleted_at__isnull=True),
+            ),
             # The public lists' default order, newest sighting first, read in index order. On
             # PostgreSQL migration 0005 creates it as (first_seen DESC NULLS LAST, id DESC), the
             # order the lists ask for; SQLite refuses NULLS LAST in an index and needs none.

@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import CharField, Count, QuerySet
+from django.db.models.expressions import RawSQL
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attrition import history
@@ -53,6 +54,7 @@ class TallyResult:
     by_side_fate: dict[tuple[int, str], int] = field(default_factory=dict)
     by_category: dict[int, int] = field(default_factory=dict)
     by_category_fate: dict[tuple[int, str], int] = field(default_factory=dict)
+    by_side_category_fate: dict[tuple[int, int, str], int] = field(default_factory=dict)
     as_of: dt.datetime | None = None
 
     def fates_in_order(self) -> list[tuple[str, int]]:
@@ -189,6 +191,7 @@ def tally_count(
     by_side_fate: Counter[tuple[int, str]] = Counter()
     by_category: Counter[int] = Counter()
     by_category_fate: Counter[tuple[int, str]] = Counter()
+    by_side_category_fate: Counter[tuple[int, int, str]] = Counter()
     for row in rows:
         n = row["n"]
         by_fate[row["fate"]] += n
@@ -199,18 +202,23 @@ def tally_count(
         if category_id is not None:
             by_category[category_id] += n
             by_category_fate[(category_id, row["fate"])] += n
+            by_side_category_fate[(row["side_id"], category_id, row["fate"])] += n
     result.total = sum(by_fate.values())
     result.by_fate = dict(by_fate)
     result.by_side = dict(by_side)
     result.by_side_fate = dict(by_side_fate)
     result.by_category = dict(by_category)
     result.by_category_fate = dict(by_category_fate)
+    result.by_side_category_fate = dict(by_side_category_fate)
     return result
 
 
 def public_losses() -> QuerySet[Loss]:
     """Return the losses a reader may see: verified, not merged away, not deleted."""
-    return Loss.objects.filter(status=ReviewStatus.VERIFIED, deleted_at__isnull=True)
+    # The status as a literal in the SQL, not a bound parameter: SQLite can use a partial index
+    # (the public lists' and counts', WHERE status = 'verified') only for a condition it can read.
+    verified = RawSQL(f"'{ReviewStatus.VERIFIED.value}'", [], output_field=CharField())  # noqa: S611
+    return Loss.objects.filter(status=verified, deleted_at__isnull=True)
 
 
 def at_least_sentence(*, what: str, rule: TallyRule, total: int, when: dt.datetime | None) -> str:

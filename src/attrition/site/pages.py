@@ -27,6 +27,7 @@ from attrition.losses.selectors import (
     losses_stats,
     public_ledger,
 )
+from attrition.losses.tally import tally_count
 from attrition.site.filters import filter_form
 
 PAGE_SIZE = 50
@@ -51,21 +52,21 @@ def _fate_cells(counts: dict[str, int]) -> list[tuple[str, int]]:
 def overview(request: HttpRequest, slug: str) -> HttpResponse:
     """Show a conflict's headline totals per side, by category and fate, and what changed lately."""
     conflict = _conflict(slug)
-    queryset = public_ledger().filter(conflict=conflict)
-    stats = losses_stats(queryset=queryset, by=["side", "category", "fate"])
-    categories = {c.slug: c for c in Category.objects.all()}
-    table: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for row in stats.rows:
-        key = row.key
-        table[key["side"] or ""][key["category"] or ""][key["fate"] or ""] = row.count
+    # The default counting rule counts exactly the public ledger of a public conflict; one
+    # grouped count serves the table and the "what changed" corrections.
+    current = tally_count(conflict=conflict)
+    categories = {c.pk: c for c in Category.objects.all()}
+    table: dict[int, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for (side_id, category_id, fate), n in current.by_side_category_fate.items():
+        table[side_id][category_id][fate] = n
     sides = []
     for side in conflict.sides.all():
         rows = []
         by_fate: dict[str, int] = defaultdict(int)
-        for slug_, counts in table.get(side.slug, {}).items():
+        for category_id, counts in table.get(side.pk, {}).items():
             for fate, n in counts.items():
                 by_fate[fate] += n
-            rows.append((categories[slug_], sum(counts.values()), _fate_cells(counts)))
+            rows.append((categories[category_id], sum(counts.values()), _fate_cells(counts)))
         rows.sort(key=lambda r: (r[0].order, r[0].name))
         total = sum(by_fate.values())
         sides.append(
@@ -77,11 +78,13 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
                 "list_url": f"{reverse('site:search')}?conflict={conflict.slug}&side={side.slug}",
             }
         )
-    changes = ledger_changes(conflict=conflict, now=timezone.now(), periods=CHANGE_PERIODS)
+    changes = ledger_changes(
+        conflict=conflict, now=timezone.now(), periods=CHANGE_PERIODS, current=current
+    )
     context = {
         "conflict": conflict,
         "sides": sides,
-        "total": stats.total,
+        "total": current.total,
         "changes": changes,
         "as_of": ledger_changed_at(),
         "fates": [f.value for f in FATE_ORDER],

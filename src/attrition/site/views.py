@@ -22,7 +22,6 @@ from attrition.losses.selectors import (
     conflict_ledger,
     loss_public_history,
     loss_related,
-    public_ledger,
 )
 from attrition.losses.snapshots import DOWNLOADS, snapshot_manifest, snapshot_name
 from attrition.losses.tally import tally_count
@@ -110,16 +109,21 @@ def _place_map(loss: Loss) -> dict[str, Any] | None:
     }
 
 
-def _public_loss(pk: int) -> Loss:
-    """Return a verified loss of a public conflict, or raise 404."""
-    return get_object_or_404(public_ledger().select_related("model", "side", "conflict"), pk=pk)
-
-
 @require_safe
 def loss_history(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show what changed in a verified loss since it was published, field by field."""
-    loss = _public_loss(pk)
-    context = {"loss": loss, "entries": loss_public_history(loss=loss)}
+    """Show what changed in a verified loss since it was published, field by field; a loss
+    merged into another keeps its page of history, ending on the merge."""
+    loss = get_object_or_404(
+        Loss.objects.select_related("model", "side", "conflict"),
+        pk=pk,
+        deleted_at__isnull=True,
+        conflict__is_public=True,
+        status__in=[ReviewStatus.VERIFIED, ReviewStatus.MERGED],
+    )
+    entries = loss_public_history(loss=loss)
+    if loss.status == ReviewStatus.MERGED and not entries:  # merged before it was ever public
+        return redirect("site:loss_history", pk=loss.merged_into_id)
+    context = {"loss": loss, "entries": entries}
     return render(request, "site/loss_history.html", context)
 
 

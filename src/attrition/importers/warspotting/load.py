@@ -393,6 +393,12 @@ def _record_create(
     )
     for url in planned.urls:
         depiction_create(loss=loss, evidence=evidence[url], by=options.by, via=VIA)
+    _source_record(planned, loss=loss, evidence=evidence)
+
+
+def _source_record(planned: Planned, *, loss: Loss, evidence: dict[str, Evidence]) -> None:
+    """Record where a loss came from: the WarSpotting record, as read, and its first evidence."""
+    record = planned.record
     SourceRecord.objects.create(
         source=SOURCE,
         external_id=record.external_id,
@@ -407,7 +413,6 @@ def _record_create(
 
 def _record_link(planned: Planned, *, link: int, evidence: dict[str, Evidence], by: Any) -> None:
     """Attach a record to the loss of another source citing its evidence, adding what it lacks."""
-    record = planned.record
     loss = Loss.objects.get(pk=link)
     shown = set(
         Depiction.objects.filter(loss=loss, deleted_at__isnull=True).values_list(
@@ -417,16 +422,7 @@ def _record_link(planned: Planned, *, link: int, evidence: dict[str, Evidence], 
     for url in planned.urls:
         if evidence[url].pk not in shown:
             depiction_create(loss=loss, evidence=evidence[url], by=by, via=VIA)
-    SourceRecord.objects.create(
-        source=SOURCE,
-        external_id=record.external_id,
-        raw_label=f"{record.model} ({record.fate.value})"[:1000],
-        raw_category=record.type,
-        raw=record.raw,
-        loss=loss,
-        evidence=evidence[planned.urls[0]],
-        content_hash=planned.content_hash,
-    )
+    _source_record(planned, loss=loss, evidence=evidence)
 
 
 def _loss_changes(planned: Planned, sides: list[Side]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from attrition.losses.selectors.paging import (
     SORTS,
     LossPage,
     losses_page,
+    page_ids,
     sort_order,
 )
 from attrition.losses.selectors.related import Related, loss_related
@@ -77,6 +78,7 @@ __all__ = [
     "losses_page",
     "losses_recently_verified",
     "losses_stats",
+    "page_ids",
     "public_ledger",
     "sort_order",
 ]

@@ -56,6 +56,9 @@ def losses_recently_verified(
     return pairs[:limit]
 
 
+NEW_SHOWN = 20  # newly verified losses listed per period
+
+
 @dataclass
 class SideChange:
     side: Side
@@ -85,11 +88,22 @@ class LedgerChange:
 
 
 def ledger_changes(
-    *, conflict: Conflict, now: dt.datetime, periods: list[tuple[str, dt.timedelta]]
+    *,
+    conflict: Conflict,
+    now: dt.datetime,
+    periods: list[tuple[str, dt.timedelta]],
+    current: TallyResult | None = None,
 ) -> list[LedgerChange]:
-    """Return, per (label, period back), the counts then against now and the newly verified."""
-    current = tally_count(conflict=conflict)
+    """Return, per (label, period back), the counts then against now and the newly verified.
+
+    `current` is today's `tally_count(conflict=conflict)` when the caller has it already.
+    """
+    current = current or tally_count(conflict=conflict)
     sides = list(Side.objects.filter(conflict=conflict))
+    # The newly verified of the longest period, latest first: a shorter period's are its first
+    # ones (the latest verified are the latest of any period that holds them).
+    longest = now - max(back for _, back in periods) if periods else now
+    newest = losses_recently_verified(conflict=conflict, since=longest, limit=NEW_SHOWN)
     changes = []
     for label, back in periods:
         since = now - back
@@ -108,7 +122,7 @@ def ledger_changes(
                     (f.value, current.by_fate.get(f.value, 0) - by_fate[f.value])
                     for f in FATE_ORDER
                 ],
-                new=losses_recently_verified(conflict=conflict, since=since, limit=20),
+                new=[pair for pair in newest if pair[1] >= since],
             )
         )
     return changes

@@ -51,7 +51,7 @@ class HistoryEntry:
     """One moment in a loss's public life: published, changed, or another record merged in."""
 
     at: dt.datetime
-    kind: str  # "published", "changed", "merged"
+    kind: str  # "published", "changed", "merged" (another into this), "merged_into" (this into)
     changes: list[Change] = field(default_factory=list)
     merged_id: int | None = None
 
@@ -95,7 +95,8 @@ def _shown(attr: str, value: Any, labels: dict[str, dict[Any, str]]) -> str:
 
 
 def loss_public_history(*, loss: Loss) -> list[HistoryEntry]:
-    """Return a verified loss's public history, oldest first (see the module's docstring)."""
+    """Return a verified loss's public history, oldest first (see the module's docstring); a
+    loss merged into another since ends on a "merged_into" entry."""
     public = list(
         LossVersion._default_manager.filter(
             record_id=loss.pk, status=ReviewStatus.VERIFIED, deleted_at__isnull=True
@@ -126,5 +127,14 @@ def loss_public_history(*, loss: Loss) -> list[HistoryEntry]:
     )
     for row in merged:
         entries.append(HistoryEntry(at=row["at"], kind="merged", merged_id=row["record_id"]))
+    if entries and loss.status == ReviewStatus.MERGED and loss.merged_into_id is not None:
+        at = (
+            LossVersion._default_manager.filter(record_id=loss.pk, status=ReviewStatus.MERGED)
+            .order_by("-version")
+            .values_list("valid_from", flat=True)
+            .first()
+        )
+        if at is not None:
+            entries.append(HistoryEntry(at=at, kind="merged_into", merged_id=loss.merged_into_id))
     entries.sort(key=lambda e: (e.at, e.kind != "published"))
     return entries
