@@ -140,6 +140,23 @@ def test_it_answers_bad_filters_with_the_one_error_shape(
     assert error["code"] == "invalid"
 
 
+@pytest.mark.parametrize("name", ["conflict", "side", "category", "model", "place", "tag", "q"])
+def test_it_refuses_a_nul_character_in_any_text_filter(
+    pub: Published, anon_client: Client, name: str
+) -> None:
+    """No stored text can hold one: PostgreSQL refuses it in a query, SQLite ends the string."""
+    query = {name: "a\x00b"}
+    for url in ("/api/v1/losses", "/api/v1/stats", "/api/v1/exports/losses.csv"):
+        response = anon_client.get(url, query)
+        assert response.status_code == 422, url
+        error = response.json()["error"]
+        assert error["code"] == "invalid"
+        [problem] = error["details"]["problems"]
+        assert problem["at"] == f"query.{name}"
+        assert "NUL character" in problem["message"]
+    assert anon_client.get("/losses/", query).status_code == 400
+
+
 def test_it_refuses_a_cursor_of_another_sort(pub: Published, anon_client: Client) -> None:
     cursor = anon_client.get("/api/v1/losses?limit=1").json()["next_cursor"]
     response = anon_client.get(f"/api/v1/losses?sort=id&cursor={cursor}")

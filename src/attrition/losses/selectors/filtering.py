@@ -70,11 +70,12 @@ class LossFilter(BaseModel):
         "or the model's name or alias; or #id.",
     )
 
-    @field_validator("q")
+    @field_validator("conflict", "side", "category", "model", "place", "tag", "q")
     @classmethod
-    def _q_has_no_nul(cls, value: str) -> str:
+    def _has_no_nul(cls, value: str | list[str] | None) -> str | list[str] | None:
         # No stored text can hold one (PostgreSQL refuses it), and SQLite ends a string there.
-        if "\x00" in value:
+        texts = value if isinstance(value, list) else [value or ""]
+        if any("\x00" in text for text in texts):
             raise ValueError("must not contain a NUL character")
         return value
 
@@ -125,12 +126,12 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _ids(queryset: QuerySet[Any], slugs: list[str], what: str) -> list[int]:
-    found = dict(queryset.filter(slug__in=slugs).values_list("slug", "id"))
-    missing = sorted(set(slugs) - set(found))
+    # A slug may name one side in each of several conflicts: keep them all.
+    found = list(queryset.filter(slug__in=slugs).values_list("slug", "id"))
+    missing = sorted(set(slugs) - {slug for slug, _ in found})
     if missing:
         raise InvalidInput(f"unknown {what}: {', '.join(missing)}", details={what: missing})
-    # A slug may name one side in each of several conflicts: keep them all.
-    return list(queryset.filter(slug__in=slugs).values_list("id", flat=True))
+    return [pk for _, pk in found]
 
 
 def _has_video() -> Exists:
