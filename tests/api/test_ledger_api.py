@@ -317,6 +317,16 @@ def test_it_exports_exactly_the_filtered_list(pub: Published, anon_client: Clien
     assert [f["id"] for f in geo["features"]] == listed
 
 
+def test_its_csv_export_shows_formulas_as_text(pub: Published, anon_client: Client) -> None:
+    Loss.objects.filter(pk=pub.public[0].pk).update(markings="@SUM(1)", unit="+1")
+    rows = csv.DictReader(io.StringIO(streamed(anon_client, "/api/v1/exports/losses.csv")))
+    [row] = [r for r in rows if int(r["id"]) == pub.public[0].pk]
+    assert (row["markings"], row["unit"]) == ("'@SUM(1)", "'+1")
+    records = json.loads(streamed(anon_client, "/api/v1/exports/losses.json"))
+    [record] = [r for r in records if r["id"] == pub.public[0].pk]
+    assert (record["markings"], record["unit"]) == ("@SUM(1)", "+1"), "JSON holds the text as is"
+
+
 def test_it_exports_points_as_geojson(pub: Published, anon_client: Client) -> None:
     geo = json.loads(streamed(anon_client, "/api/v1/exports/losses.geojson?tag=convoy"))
     (feature,) = geo["features"]

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from attrition.losses.models import LossVersion
+from attrition.losses.models import Loss, LossVersion
 from attrition.losses.selectors import losses_stats, public_ledger
 from attrition.losses.snapshots import snapshot_manifest, snapshot_refresh
 from tests.ledger import Ledger
@@ -183,6 +183,8 @@ def media(settings: Any, tmp_path: Path) -> Path:
 def test_the_full_snapshot_holds_csvs_a_sqlite_file_and_a_readme(
     pub: Published, media: Path, anon_client: Client, tmp_path: Path
 ) -> None:
+    formula = pub.public[0]
+    Loss.objects.filter(pk=formula.pk).update(markings="=1+1")
     assert snapshot_refresh() == {"csv": 6, "json": 6}
     manifest = snapshot_manifest()
     assert manifest is not None
@@ -200,8 +202,13 @@ def test_the_full_snapshot_holds_csvs_a_sqlite_file_and_a_readme(
     assert "- `first_seen` (text)" in readme
     rows = list(csv.DictReader(io.StringIO(archive.read("losses.csv").decode())))
     assert sorted(int(r["id"]) for r in rows) == sorted(x.pk for x in pub.public)
+    # The CSV shows a formula's text in a spreadsheet, never runs it; the SQLite file holds it.
+    assert {r["markings"] for r in rows if int(r["id"]) == formula.pk} == {"'=1+1"}
     (tmp_path / "a.sqlite").write_bytes(archive.read("attrition.sqlite"))
     db = sqlite3.connect(tmp_path / "a.sqlite")
+    assert db.execute(f"SELECT markings FROM losses WHERE id = {formula.pk}").fetchone() == (
+        "=1+1",
+    )
     assert db.execute("SELECT count(*) FROM losses").fetchone() == (6,)
     assert db.execute("SELECT count(*) FROM evidence").fetchone() == (2,)
     by_fate = db.execute("SELECT fate, count(*) FROM losses GROUP BY fate ORDER BY fate")

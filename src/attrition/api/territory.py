@@ -17,6 +17,7 @@ from pydantic import Field
 from attrition.api.auth import ANYONE
 from attrition.api.http import file_response
 from attrition.catalog.models import Conflict
+from attrition.spreadsheet import cell_safe
 from attrition.territory import selectors
 from attrition.territory.geo import control_geojson, map_features, status_properties
 
@@ -164,20 +165,19 @@ def control_csv(request: HttpRequest, conflict: str, date: dt.date | None = None
         props = feature["properties"]
         status = statuses.get(props["id"], selectors.UnitStatus(unit_id=props["id"]))
         values = status_properties(status)
-        writer.writerow(
-            [
-                props["code"],
-                props["name"],
-                props["province"],
-                values["status"],
-                values["since"],
-                values["confirmed"],
-                values["age_days"],
-                values["stale"],
-                values["assessed"] or "",
-                sides.get(values["side"], ""),
-            ]
-        )
+        cells = [
+            props["code"],
+            props["name"],
+            props["province"],
+            values["status"],
+            values["since"],
+            values["confirmed"],
+            values["age_days"],
+            values["stale"],
+            values["assessed"] or "",
+            sides.get(values["side"], ""),
+        ]
+        writer.writerow([cell_safe(cell) for cell in cells])
     response = _compressed(request, out.getvalue().encode(), "text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{found.slug}-control-{on}.csv"'
     return response

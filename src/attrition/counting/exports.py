@@ -24,11 +24,10 @@ from attrition.counting.selectors import TallyReport, as_of_text
 from attrition.counting.timeline import Timeline
 from attrition.errors import InvalidInput
 from attrition.losses.models import Tally
+from attrition.spreadsheet import cell_safe
 
 FORMATS = ("csv", "json")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
-# A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def tally_data(report: TallyReport) -> dict[str, Any]:
@@ -147,19 +146,12 @@ def estimate_report_data(
     }
 
 
-def _safe(value: Any) -> Any:
-    """Return a CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
-
-
 def _csv(columns: list[str], rows: Iterable[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _safe(row.get(k)) for k in columns})
+        writer.writerow({k: cell_safe(row.get(k)) for k in columns})
     return out.getvalue()
 
 

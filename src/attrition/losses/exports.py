@@ -18,6 +18,7 @@ from attrition.errors import InvalidInput
 from attrition.losses.fates import fate_history_text
 from attrition.losses.models import Depiction, Loss
 from attrition.losses.tally import public_losses
+from attrition.spreadsheet import cell_safe
 
 CSV_COLUMNS = [
     "id",
@@ -135,6 +136,12 @@ def csv_row(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def csv_cells(record: dict[str, Any]) -> dict[str, Any]:
+    """Return a loss record as a CSV file holds it: `csv_row`, with every text a spreadsheet
+    would run as a formula written as text (attrition.spreadsheet)."""
+    return {k: cell_safe(v) for k, v in csv_row(record).items()}
+
+
 def geojson_feature(record: dict[str, Any]) -> dict[str, Any]:
     """Return a loss record as a GeoJSON Feature (geometry null where no point is known)."""
     properties = {k: v for k, v in record.items() if k not in ("lon", "lat")}
@@ -170,7 +177,7 @@ def _csv_chunks(records: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield writer.writeheader()
     batch: list[str] = []
     for record in records:
-        batch.append(writer.writerow(csv_row(record)))
+        batch.append(writer.writerow(csv_cells(record)))
         if len(batch) >= CHUNK:
             yield "".join(batch)
             batch = []
@@ -203,7 +210,7 @@ def export_losses(
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for record in _records(include_unpublished=include_unpublished):
-            writer.writerow(csv_row(record))
+            writer.writerow(csv_cells(record))
             count += 1
         return count
     out.write("[")

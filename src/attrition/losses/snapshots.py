@@ -31,6 +31,7 @@ from attrition.losses.exports import (
     loss_record,
 )
 from attrition.losses.tally import public_losses
+from attrition.spreadsheet import cell_safe
 
 FORMATS: tuple[Literal["csv", "json"], ...] = ("csv", "json")
 DOWNLOADS = (*FORMATS, "zip")
@@ -226,7 +227,10 @@ def _readme(*, data_version: str, counts: dict[str, int]) -> str:
         "",
         "## Files",
         "",
-        "Each table is in `<table>.csv` (UTF-8, a header row) and in `attrition.sqlite`.",
+        "Each table is in `<table>.csv` (UTF-8, a header row) and in `attrition.sqlite`. In the",
+        "CSV files a text that starts with =, +, -, @, a tab or a carriage return has an",
+        "apostrophe put before it, so that a spreadsheet shows it and never runs it as a formula;",
+        "`attrition.sqlite` holds every value as it is.",
         "",
     ]
     for name, (columns, _rows, what) in TABLES.items():
@@ -277,7 +281,7 @@ def _table_write(
         writer.writeheader()
         batch: list[list[Any]] = []
         for row in rows:
-            writer.writerow(row)
+            writer.writerow({k: cell_safe(v) for k, v in row.items()})
             batch.append([row.get(c) for c in columns])
             count += 1
             if len(batch) >= 500:

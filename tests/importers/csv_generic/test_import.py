@@ -51,6 +51,19 @@ def test_it_keeps_spreadsheet_formulas_as_plain_text(ledger: Ledger) -> None:
     assert Loss.objects.order_by("id")[0].markings == "=cmd|' /C calc'!A0"
 
 
+@pytest.mark.parametrize(
+    ("cell", "markings"),
+    [("'=cmd|' /C calc'!A0", "=cmd|' /C calc'!A0"), ("'-77", "-77"), ("'Sandy", "'Sandy")],
+)
+def test_it_takes_off_the_apostrophe_that_keeps_a_formula_as_text(
+    ledger: Ledger, cell: str, markings: str
+) -> None:
+    """A spreadsheet, or our own export, writes '=x for the text =x; an apostrophe before any
+    other text is part of it."""
+    csv_import(GOOD.replace("=cmd|' /C calc'!A0", cell, 1))
+    assert Loss.objects.order_by("id")[0].markings == markings
+
+
 def test_it_writes_nothing_on_a_dry_run(ledger: Ledger) -> None:
     report = csv_import(GOOD, dry_run=True)
     assert report.counts()["created"] == 2

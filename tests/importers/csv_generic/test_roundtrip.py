@@ -49,7 +49,7 @@ def _fill(ledger: Ledger) -> None:
         first_seen_precision="month",
         lon=69.18,
         lat=34.52,
-        unit="215th Corps",
+        unit="-215th Corps",
         markings='=HYPERLINK("x");"311"',
         evidence=[three, two],
     )
@@ -83,7 +83,11 @@ def test_it_exports_imports_and_exports_the_same_rows(ledger: Ledger) -> None:
             status="verified", params={"mapping": ATTRITION_MAPPING, "mapping_name": "attrition"}
         ),
     )
+    # Texts a spreadsheet would run as formulas are written as text, and imported as they were.
+    assert "'=HYPERLINK" in before
+    assert "'-215th Corps" in before
     assert report.counts()["created"] == 4, report.text()
+    assert Loss.objects.filter(markings='=HYPERLINK("x");"311"', unit="-215th Corps").count() == 1
     assert report.models_created == ["Odd truck (test) (Test trucks)"]
     after = _export()
     assert _rows(after) == _rows(before)

@@ -25,6 +25,7 @@ from attrition.evidence.services import url_canonical
 from attrition.importers.csv_generic.mapping import FieldSpec, MappingSpec
 from attrition.importers.registry import ImportOptions, ImportRefused
 from attrition.losses.choices import DatePrecision, Fate, PlacePrecision
+from attrition.spreadsheet import cell_text
 from attrition.territory.models import AdminUnit
 
 MAX_ID = 250
@@ -155,7 +156,8 @@ class RowReader:
         if spec.constant is not None:
             return f"constant of {name}", spec.constant.strip(), spec
         assert spec.column is not None
-        return f"column {spec.column!r}", cells.get(spec.column, "").strip(), spec
+        # A text our exports (or a spreadsheet) wrote as text, not a formula, loses its apostrophe.
+        return f"column {spec.column!r}", cell_text(cells.get(spec.column, "").strip()), spec
 
     def read(self, number: int, cells: dict[str, str]) -> RowValues | list[Problem]:
         """Return the row's values, or every problem found in it."""
