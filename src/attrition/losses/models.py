@@ -182,11 +182,12 @@ class Loss(models.Model):
                 name="losses_loss_public_side",
                 condition=Q(status=ReviewStatus.VERIFIED, deleted_at__isnull=True),
             ),
-            # The public lists' default order, newest sighting first, read in index order. On
-            # PostgreSQL migration 0005 creates it as (first_seen DESC NULLS LAST, id DESC), the
-            # order the lists ask for; SQLite refuses NULLS LAST in an index and needs none.
+            # The public lists' default order, newest sighting first, read in index order, with
+            # the columns the lists test (0011). On PostgreSQL migrations 0005 and 0011 create
+            # it with first_seen DESC NULLS LAST, the order the lists ask for; SQLite refuses
+            # NULLS LAST in an index and needs none.
             models.Index(
-                fields=["-first_seen", "-id"],
+                fields=["-first_seen", "-id", "conflict", "side", "fate", "model", "admin_unit"],
                 name="losses_loss_public_seen",
                 condition=Q(status=ReviewStatus.VERIFIED, deleted_at__isnull=True),
             ),

@@ -57,46 +57,49 @@ def _cursor_decode(cursor: str, sort: str) -> tuple[dt.date | None, int]:
     return day, pk
 
 
-def _after(sort: str, day: dt.date | None, pk: int) -> Q:
-    """Return the keyset condition for rows after (day, pk) in a sort (NULL dates last)."""
-    if sort == "-id":
-        return Q(pk__lt=pk)
-    if sort == "id":
-        return Q(pk__gt=pk)
-    later = "lt" if sort == "-first_seen" else "gt"
-    if day is None:
-        return Q(first_seen__isnull=True, **{f"pk__{later}": pk})
-    return (
-        Q(**{f"first_seen__{later}": day})
-        | Q(first_seen=day, **{f"pk__{later}": pk})
-        | Q(first_seen__isnull=True)
-    )
-
-
-def _oldest_first(
-    queryset: QuerySet[Loss], after: tuple[dt.date | None, int] | None, n: int
+def _keys(
+    queryset: QuerySet[Loss], sort: str, after: tuple[dt.date | None, int] | None, n: int
 ) -> list[tuple[int, dt.date | None]]:
-    """Return up to n (id, first_seen) in "first_seen" order after a cursor: dated rows oldest
-    first, then undated ones by id.
+    """Return up to n (id, first_seen) in `sort` order after a cursor.
 
-    Two reads, each in the order of the newest-first list index read backwards: no index stores
-    NULLs after the dates in ascending order on both databases, and one query sorted every
-    public loss (~40 ms a page on PostgreSQL at 88,000).
+    By date, dated rows come first (newest or oldest first, ties by id the same way), then the
+    undated ones by id: two reads, each a walk of the list index from where the cursor points.
+    A cursor's condition is a range on the date (which an index can seek to) and the tie on its
+    day; the one condition "after the cursor, or undated" made SQLite plan a sort of the whole
+    ledger, or walk the index from its start, on every page after the first (5-15 ms at
+    100,000). No index stores NULLs after the dates in ascending order on both databases, so
+    oldest first reads the newest-first index backwards (NULLS FIRST over the dated rows).
     """
+    if sort in ("-id", "id"):
+        if after is not None:
+            queryset = (
+                queryset.filter(pk__lt=after[1])
+                if sort == "-id"
+                else queryset.filter(pk__gt=after[1])
+            )
+        return list(queryset.order_by(sort).values_list("pk", "first_seen")[:n])
+    newest = sort == "-first_seen"
     keys: list[tuple[int, dt.date | None]] = []
     if after is None or after[0] is not None:
         dated = queryset.filter(first_seen__isnull=False)
         if after is not None:
             day, pk = after
-            dated = dated.filter(Q(first_seen__gt=day) | Q(first_seen=day, pk__gt=pk))
-        # No NULLs here: NULLS FIRST is the backward walk of (first_seen DESC NULLS LAST, id DESC).
-        order: list[Any] = [F("first_seen").asc(nulls_first=True), "id"]
+            if newest:
+                dated = dated.filter(Q(first_seen__lte=day), Q(first_seen__lt=day) | Q(pk__lt=pk))
+            else:
+                dated = dated.filter(Q(first_seen__gte=day), Q(first_seen__gt=day) | Q(pk__gt=pk))
+        order: list[Any] = (
+            [F("first_seen").desc(nulls_last=True), "-id"]
+            if newest
+            else [F("first_seen").asc(nulls_first=True), "id"]
+        )
         keys = list(dated.order_by(*order).values_list("pk", "first_seen")[:n])
     if len(keys) < n:
         undated = queryset.filter(first_seen__isnull=True)
         if after is not None and after[0] is None:
-            undated = undated.filter(pk__gt=after[1])
-        keys += undated.order_by("id").values_list("pk", "first_seen")[: n - len(keys)]
+            undated = undated.filter(pk__lt=after[1]) if newest else undated.filter(pk__gt=after[1])
+        by_id = "-id" if newest else "id"
+        keys += undated.order_by(by_id).values_list("pk", "first_seen")[: n - len(keys)]
     return keys
 
 
@@ -109,14 +112,10 @@ def page_ids(
     Read from the losses table alone (no joins): the planner walks the list index in order and
     stops at limit + 1. Pages then fetch those rows with what they show.
     """
-    order = sort_order(sort)
+    sort_order(sort)  # refuses an unknown sort
     n = max(limit + 1, 51)  # for a tiny LIMIT SQLite's planner prefers sorting to the index
     after = _cursor_decode(cursor, sort) if cursor else None
-    if sort == "first_seen":
-        keys = _oldest_first(queryset, after, n)
-    else:
-        qs = queryset.filter(_after(sort, *after)) if after else queryset
-        keys = list(qs.order_by(*order).values_list("pk", "first_seen")[:n])
+    keys = _keys(queryset, sort, after, n)
     more = len(keys) > limit
     keys = keys[:limit]
     next_cursor = _cursor_encode(sort, keys[-1][1], keys[-1][0]) if more else None
