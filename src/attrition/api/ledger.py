@@ -194,7 +194,7 @@ class PageQuery(Schema):
 def loss_page_query(request: HttpRequest, filters: LossFilter, page: PageQuery) -> dict[str, Any]:
     """Return one page of the filtered public ledger: {"items": [loss ids], "next_cursor", ...}."""
     ids, next_cursor = page_ids(
-        queryset=losses_filter(filters=filters),
+        queryset=losses_filter(filters=filters, listing=True),
         sort=page.sort,
         cursor=page.cursor,
         limit=page.limit,

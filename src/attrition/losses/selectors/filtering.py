@@ -40,6 +40,9 @@ _LIST_FIELDS = frozenset({"side", "category", "model", "fate", "place", "tag"})
 # ~1 us a hit against ~0.08 us a loss walked). SQLite's planner cannot tell: it has no statistics
 # of a virtual table, and always starts from the hits.
 _WALK_FROM = 1000
+# From this many losses of several models or places on, a page is read faster by walking the
+# date index (~0.08 us a row) than by sorting the matches: 51 rows from 88,000 losses.
+_WALK_FROM_MATCHES = 2000
 
 
 class LossFilter(BaseModel):
@@ -151,8 +154,15 @@ def public_ledger() -> QuerySet[Loss]:
     return public_losses().filter(conflict__in=Conflict.objects.filter(is_public=True))
 
 
-def losses_filter(*, filters: LossFilter, queryset: QuerySet[Loss] | None = None) -> QuerySet[Loss]:
-    """Return the losses of `queryset` (default: the public ledger) that the filter selects."""
+def losses_filter(
+    *, filters: LossFilter, queryset: QuerySet[Loss] | None = None, listing: bool = False
+) -> QuerySet[Loss]:
+    """Return the losses of `queryset` (default: the public ledger) that the filter selects.
+
+    `listing`: the result is read a page at a time in date order (a list, not a count), so a
+    choice of several models or places that keeps many losses is tested while walking the date
+    index (see `_any_of`).
+    """
     qs = public_ledger() if queryset is None else queryset
     conflict = None
     if filters.conflict:
@@ -177,7 +187,7 @@ def losses_filter(*, filters: LossFilter, queryset: QuerySet[Loss] | None = None
         chosen = set(_ids(EquipmentModel.objects.all(), filters.model, "model"))
         model_ids = chosen if model_ids is None else model_ids & chosen
     if model_ids is not None:
-        qs = qs.filter(model_id__in=sorted(model_ids))
+        qs = qs.filter(_any_of(qs, "model_id", sorted(model_ids), listing=listing))
     if filters.fate:
         qs = qs.filter(fate__in=[f.value for f in filters.fate])
     if filters.seen_from:
@@ -194,7 +204,8 @@ def losses_filter(*, filters: LossFilter, queryset: QuerySet[Loss] | None = None
         missing = sorted(set(filters.place) - known)
         if missing:
             raise InvalidInput(f"unknown place: {', '.join(missing)}", details={"place": missing})
-        qs = qs.filter(admin_unit_id__in=list(units.values_list("id", flat=True)))
+        unit_ids = sorted(units.values_list("id", flat=True))
+        qs = qs.filter(_any_of(qs, "admin_unit_id", unit_ids, listing=listing))
     if filters.tag:
         tag_ids = _ids(Tag.objects.all(), filters.tag, "tag")
         tagged = Loss.tags.through.objects.filter(tag_id__in=tag_ids).values("loss_id")
@@ -204,6 +215,23 @@ def losses_filter(*, filters: LossFilter, queryset: QuerySet[Loss] | None = None
     if filters.q:
         qs = qs.filter(_text_query(filters.q, using=qs.db))
     return qs
+
+
+def _any_of(qs: QuerySet[Loss], column: str, ids: list[int], *, listing: bool) -> Q:
+    """Return "`column` is one of `ids`", written for the way the list will be read.
+
+    SQLite reads several models (a category) or places (a province and its districts) from
+    their index, one id after another, and sorts every match by date: ~5 ms a page for a
+    category of 45,000 losses at 100,000. Where the choice keeps many losses, walking the date
+    index (which holds these columns) and testing each row finds a page after a few hundred
+    rows; where it keeps few, the sort is cheaper. Which it is, a capped count tells (~0.2 ms);
+    SQLite's statistics cannot, as they only know the average model's share.
+    """
+    plain = Q(**{f"{column}__in": ids})
+    if not listing or len(ids) < 2 or connections[qs.db].vendor != "sqlite":
+        return plain
+    many = qs.filter(plain).order_by()[:_WALK_FROM_MATCHES].count() >= _WALK_FROM_MATCHES
+    return Q(In(_Unindexed(F(column)), ids)) if many else plain
 
 
 class _Unindexed(Func):
