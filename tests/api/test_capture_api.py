@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -94,6 +95,19 @@ def test_it_answers_every_error_in_one_shape(
         {"urls": [f"https://t.me/a/{i}" for i in range(1001)]},
     )
     assert too_many.status_code == 422
+    assert not CaptureJob.objects.exists()
+
+
+def test_it_asks_a_caller_without_token_or_session_to_authenticate() -> None:
+    """An API client that forgot its token learns that (401), not of a CSRF token (403)."""
+    client = Client(enforce_csrf_checks=True)
+    response = post_json(client, "/api/v1/captures", {"urls": ["https://t.me/a/1"]})
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "unauthenticated"
+    # A session cookie that signs nobody in is still a browser's: its CSRF token is checked.
+    client.cookies[settings.SESSION_COOKIE_NAME] = "not-a-session"
+    response = post_json(client, "/api/v1/captures", {"urls": ["https://t.me/a/1"]})
+    assert response.status_code == 403
     assert not CaptureJob.objects.exists()
 
 

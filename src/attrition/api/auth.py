@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from ninja.errors import AuthenticationError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 from ninja.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
 from attrition.accounts.models import ApiToken, Scope
@@ -56,15 +56,28 @@ class TokenAuth(HttpBearer):
         return found
 
 
+class BrowserSession(SessionAuth):
+    """The signed-in session, with its CSRF token checked on writes. A request that sends no
+    session cookie has no session to act for: it goes on unauthenticated (401 where signing in
+    is needed), not refused for a missing CSRF token (403), which told an API client that
+    forgot its token the wrong thing."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
+
 def anonymous(request: HttpRequest) -> str:
     """Let anyone through (for endpoints open to readers); returns a marker, as Ninja wants one."""
     return "anonymous"
 
 
 token_auth = TokenAuth()
+session_auth = BrowserSession()
 # Endpoints for signed-in users (the API's default) and endpoints open to anonymous readers.
-SIGNED_IN = [token_auth, django_auth]
-ANYONE = [token_auth, django_auth, anonymous]
+SIGNED_IN = [token_auth, session_auth]
+ANYONE = [token_auth, session_auth, anonymous]
 
 
 class AnonymousThrottle(AnonRateThrottle):
