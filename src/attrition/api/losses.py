@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import reduce
+from functools import cache, reduce
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.responses import NinjaJSONEncoder, Status
@@ -164,17 +166,38 @@ def loss_out(loss: Loss) -> LossOut:
     return LossOut(**_finished(row, [t.name for t in loss.tags.all()]))
 
 
+# The list's dates and times, written as the API writes them (what NinjaJSONEncoder would do for
+# each, one call at a time, while encoding: a tenth of a list request's time).
+_LIST_DATES = ("first_seen", "created_at", "updated_at")
+_json_value = DjangoJSONEncoder().default
+
+
+@cache
+def _loss_columns() -> QuerySet[Loss, tuple[Any, ...]]:
+    """Return the losses table read as LOSS_COLUMNS: resolving those 26 fields and their joins
+    costs more than running the query, so each process does it once (and filters a copy)."""
+    return Loss.objects.values_list(*LOSS_COLUMNS.values())
+
+
 def loss_rows(ids: list[int]) -> list[dict[str, Any]]:
-    """Return the losses with these ids, in this order, as LossOut's fields (the unpublished or
-    deleted since their ids were read are left out)."""
+    """Return the losses with these ids, in this order, as LossOut's fields ready for JSON (the
+    unpublished or deleted since their ids were read are left out)."""
     names = list(LOSS_COLUMNS)
-    found = Loss.objects.filter(pk__in=ids).values_list(*LOSS_COLUMNS.values())
+    found = _loss_columns().filter(pk__in=ids)
     rows = {row[0]: dict(zip(names, row, strict=True)) for row in found}
     tags: dict[int, list[str]] = {pk: [] for pk in rows}
     through = Loss.tags.through.objects.filter(loss_id__in=ids)
     for loss_id, name in through.values_list("loss_id", "tag__name"):
         tags[loss_id].append(name)
-    return [_finished(rows[pk], tags[pk]) for pk in ids if pk in rows]
+    listed = []
+    for pk in ids:
+        if pk in rows:
+            row = _finished(rows[pk], tags[pk])
+            for name in _LIST_DATES:
+                if row[name] is not None:
+                    row[name] = _json_value(row[name])
+            listed.append(row)
+    return listed
 
 
 def _finished(row: dict[str, Any], tags: list[str]) -> dict[str, Any]:
