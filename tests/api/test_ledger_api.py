@@ -12,6 +12,7 @@ from django.test import Client
 
 from attrition.losses.choices import ReviewStatus
 from attrition.losses.models import Loss, Tag
+from attrition.losses.selectors import filtering
 from tests.ledger import Ledger
 from tests.site.published import Published, published
 
@@ -89,9 +90,18 @@ def test_it_hides_losses_of_conflicts_that_are_not_public(
         ("conflict=test-war&category=test-tanks&fate=destroyed", [0]),
     ],
 )
+@pytest.mark.parametrize("walk_from", [1, 10_000])
 def test_it_filters_the_list(
-    pub: Published, anon_client: Client, query: str, expected: list[int]
+    pub: Published,
+    anon_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    expected: list[int],
+    walk_from: int,
 ) -> None:
+    # Several models (a category) or places (a province) are tested while walking the date
+    # index where they keep many losses (1 here), else read from their index: the same losses.
+    monkeypatch.setattr(filtering, "_WALK_FROM_MATCHES", walk_from)
     assert sorted(ids(anon_client, query)) == sorted(pub.public[i].pk for i in expected)
 
 
